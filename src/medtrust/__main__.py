@@ -1,0 +1,3 @@
+from medtrust.cli import main
+
+main()

@@ -1,0 +1,160 @@
+"""Datasets by name: each from a local path in its upstream format, a Hugging Face id, or built in."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from medtrust.data.schema import Sample
+from medtrust.errors import DataError
+
+LocalReader = Callable[[Path, str], Iterable[Sample]]
+HubRowConverter = Callable[[dict, int, str], Sample]
+BuiltinMaker = Callable[[str, int], list[Sample]]
+
+DATA_DIR_ENV = "MEDTRUST_DATA_DIR"
+
+
+@dataclass
+class DatasetSpec:
+    """How to find and read one dataset.
+
+    ``splits`` maps each split to its row count as distributed (documentation and a sanity
+    check); ``local_folder`` is the folder name under a data root (``$MEDTRUST_DATA_DIR``).
+    """
+
+    name: str
+    description: str
+    source: str
+    splits: dict[str, int]
+    default_split: str
+    local_folder: str | None = None
+    read_local: LocalReader | None = None
+    hub_id: str | None = None
+    hub_row: HubRowConverter | None = None
+    builtin: BuiltinMaker | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+REGISTRY: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    """Add a dataset to the registry (name must be new)."""
+    if spec.name in REGISTRY:
+        raise ValueError(f"dataset {spec.name!r} registered twice")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def _ensure_registered() -> None:
+    # Importing the modules registers their datasets.
+    from medtrust.data import builtin_sets, loaders  # noqa: F401
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The spec of a dataset by name, or a clear error listing the names that exist."""
+    _ensure_registered()
+    if name not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY))
+        raise DataError(f"Unknown dataset '{name}'.", f"use one of: {known} (see `medtrust datasets`)")
+    return REGISTRY[name]
+
+
+def default_local_path(spec: DatasetSpec) -> Path | None:
+    """``$MEDTRUST_DATA_DIR/<folder>`` when that variable is set and the folder exists."""
+    root = os.environ.get(DATA_DIR_ENV)
+    if root and spec.local_folder:
+        p = Path(root).expanduser() / spec.local_folder
+        if p.exists():
+            return p
+    return None
+
+
+def load_dataset(name: str, path: str | os.PathLike | None = None, split: str | None = None,
+                 limit: int | None = None, seed: int = 0, shuffle: bool = False) -> list[Sample]:
+    """Load a dataset as a list of Samples.
+
+    ``path`` is a local file or folder in the upstream format, or ``hf:<dataset id>`` for the
+    Hugging Face hub (or a local ``datasets`` folder). Without ``path``: built-in sets are made in
+    code, others are read from ``$MEDTRUST_DATA_DIR/<folder>`` or fetched from the hub.
+    ``shuffle`` permutes rows with ``seed`` before ``limit`` is applied.
+    """
+    spec = get_spec(name)
+    split = split or spec.default_split
+    if split not in spec.splits:
+        raise DataError(f"Dataset '{name}' has no split '{split}'.",
+                        f"use --split with one of: {', '.join(spec.splits)}")
+    samples = _read(spec, path, split, seed)
+    if not samples:
+        raise DataError(f"Dataset '{name}' (split '{split}') has no rows.", "check the path and the split")
+    if shuffle:
+        samples = list(samples)
+        random.Random(seed).shuffle(samples)
+    if limit is not None:
+        if limit < 1:
+            raise DataError(f"--limit must be at least 1, got {limit}.", "drop --limit to use every row")
+        samples = samples[:limit]
+    return samples
+
+
+def _read(spec: DatasetSpec, path, split: str, seed: int) -> list[Sample]:
+    if path is None and spec.builtin is not None:
+        return spec.builtin(split, seed)
+    if path is not None and str(path).startswith("hf:"):
+        return _read_hub(spec, str(path)[3:], split)
+    if path is None:
+        path = default_local_path(spec)
+    if path is None:
+        if spec.hub_id and spec.hub_row:
+            return _read_hub(spec, spec.hub_id, split)
+        raise DataError(f"Dataset '{spec.name}' needs a local copy.",
+                        f"pass --data-path <folder with {spec.local_folder or 'the files'}> "
+                        f"or set {DATA_DIR_ENV}")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"Data path '{path}' for dataset '{spec.name}' does not exist.",
+                        f"pass --data-path pointing at the upstream files (folder '{spec.local_folder}')")
+    if spec.read_local is None:
+        raise DataError(f"Dataset '{spec.name}' cannot be read from a local path.", "drop --data-path")
+    return list(spec.read_local(path, split))
+
+
+def _read_hub(spec: DatasetSpec, hub_id: str, split: str) -> list[Sample]:
+    if spec.hub_row is None:
+        raise DataError(f"Dataset '{spec.name}' cannot be read from the Hugging Face hub.",
+                        "pass --data-path with the upstream files")
+    try:
+        import datasets
+    except ImportError as e:  # pragma: no cover - datasets is a core dependency
+        raise DataError("Reading from the hub needs the 'datasets' package.", "pip install datasets") from e
+    try:
+        ds = datasets.load_dataset(hub_id, split=split) if not Path(hub_id).is_dir() else _load_local_hf(hub_id, split)
+    except Exception as e:  # network, missing split, wrong id
+        raise DataError(f"Could not load '{hub_id}' (split '{split}') for dataset '{spec.name}': "
+                        f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                        "check the id and your network, or pass --data-path with local files") from e
+    return [spec.hub_row(row, i, split) for i, row in enumerate(ds)]
+
+
+def _load_local_hf(folder: str, split: str):
+    import datasets
+    try:
+        d = datasets.load_from_disk(folder)
+        return d[split] if isinstance(d, datasets.DatasetDict) else d
+    except FileNotFoundError:
+        return datasets.load_dataset(folder, split=split)
+
+
+def count_rows(name: str, path=None, split: str | None = None) -> int:
+    """Number of rows of a dataset split (reads it)."""
+    return len(load_dataset(name, path=path, split=split))
+
+
+def malformed(where: str | os.PathLike, row: int | str, problem: str) -> DataError:
+    """The error for a row that cannot be parsed: names the file, the row and the problem."""
+    return DataError(f"Malformed row {row} in {where}: {problem}.",
+                     "fix or remove that row; the file must be in the upstream format")
