@@ -13,7 +13,8 @@ from medtrust.errors import DataError
 
 LocalReader = Callable[[Path, str], Iterable[Sample]]
 HubRowConverter = Callable[[dict, int, str], Sample]
-BuiltinMaker = Callable[[str, int], list[Sample]]
+BuiltinMaker = Callable[[str, int, str], list[Sample]]
+"""(split, seed, lang) -> samples; lang is "en", "zh" or "all"."""
 
 DATA_DIR_ENV = "MEDTRUST_DATA_DIR"
 
@@ -75,20 +76,24 @@ def default_local_path(spec: DatasetSpec) -> Path | None:
 
 
 def load_dataset(name: str, path: str | os.PathLike | None = None, split: str | None = None,
-                 limit: int | None = None, seed: int = 0, shuffle: bool = False) -> list[Sample]:
+                 limit: int | None = None, seed: int = 0, shuffle: bool = False,
+                 lang: str = "en") -> list[Sample]:
     """Load a dataset as a list of Samples.
 
     ``path`` is a local file or folder in the upstream format, or ``hf:<dataset id>`` for the
     Hugging Face hub (or a local ``datasets`` folder). Without ``path``: built-in sets are made in
     code, others are read from ``$MEDTRUST_DATA_DIR/<folder>`` or fetched from the hub.
-    ``shuffle`` permutes rows with ``seed`` before ``limit`` is applied.
+    ``shuffle`` permutes rows with ``seed`` before ``limit`` is applied. ``lang`` ("en", "zh" or
+    "all") picks the language of the built-in bilingual sets; upstream sets keep their language.
     """
     spec = get_spec(name)
     split = split or spec.default_split
     if split not in spec.splits:
         raise DataError(f"Dataset '{name}' has no split '{split}'.",
                         f"use --split with one of: {', '.join(spec.splits)}")
-    samples = _read(spec, path, split, seed)
+    if lang not in ("en", "zh", "all"):
+        raise DataError(f"Unknown language '{lang}'.", "use --lang en, zh or all")
+    samples = _read(spec, path, split, seed, lang)
     if not samples:
         raise DataError(f"Dataset '{name}' (split '{split}') has no rows.", "check the path and the split")
     if shuffle:
@@ -101,9 +106,9 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, split: str | 
     return samples
 
 
-def _read(spec: DatasetSpec, path, split: str, seed: int) -> list[Sample]:
+def _read(spec: DatasetSpec, path, split: str, seed: int, lang: str) -> list[Sample]:
     if path is None and spec.builtin is not None:
-        return spec.builtin(split, seed)
+        return spec.builtin(split, seed, lang)
     if path is not None and str(path).startswith("hf:"):
         return _read_hub(spec, str(path)[3:], split)
     if path is None:
