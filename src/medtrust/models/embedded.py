@@ -83,16 +83,22 @@ def materialize(force: bool = False) -> Path:
 
 
 def _convert_gguf(gguf: Path, out: Path) -> None:
+    import sys
+
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    print(f"medtrust: materializing the embedded model once into {out.parent} (about 30 s)...",
+          file=sys.stderr, flush=True)
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     try:
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     finally:
         transformers.logging.set_verbosity(verbosity)
+        transformers.utils.logging.enable_progress_bar()
     config = quantized.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
@@ -120,5 +126,5 @@ def sentence_embedder():
     if _EMBEDDER is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
-        _EMBEDDER = SentenceTransformer(str(embedder_path()), device="cpu")
+        _EMBEDDER = SentenceTransformer(str(embedder_path()))
     return _EMBEDDER

@@ -1,0 +1,181 @@
+"""Batched sampling with transformers: chunk planning, one generate call per chunk, and
+token log-probs recorded from the generation logits while they are produced."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from medtrust.models.base import Completion, GenerationRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from medtrust.models.hf import HFBackend
+
+
+@dataclass
+class GenerationChunk:
+    """Rows for one ``generate`` call: every row is one sample of one request.
+
+    ``slots[i]`` is (request index, sample index) of row i; all rows share one sampling setting.
+    ``requests_finished`` counts the requests whose last sample is in this chunk.
+    """
+
+    request: GenerationRequest  # the sampling settings (messages are not used)
+    slots: list[tuple[int, int]] = field(default_factory=list)
+    prompts: list[list[int]] = field(default_factory=list)
+    seed: int | None = None
+    requests_finished: int = 0
+
+
+def plan_chunks(requests: Sequence[GenerationRequest], prompts: Sequence[list[int]],
+                batch_size: int) -> list[GenerationChunk]:
+    """Group requests by sampling settings, longest prompts first, at most ``batch_size`` rows a chunk.
+
+    A request's n samples stay in one chunk unless n alone exceeds ``batch_size``.
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, r in enumerate(requests):
+        if r.n < 1:
+            raise ValueError(f"n must be at least 1, got {r.n}")
+        groups[r.sampling_key()].append(i)
+    chunks: list[GenerationChunk] = []
+    for indices in groups.values():
+        indices.sort(key=lambda i: -len(prompts[i]))
+        current: GenerationChunk | None = None
+        for i in indices:
+            req = requests[i]
+            start = 0
+            while start < req.n:
+                room = batch_size - len(current.slots) if current else 0
+                if current is None or room <= 0 or (room < req.n - start and req.n - start <= batch_size):
+                    current = GenerationChunk(request=req, seed=req.seed)
+                    chunks.append(current)
+                    room = batch_size
+                take = min(room, req.n - start)
+                current.slots.extend((i, k) for k in range(start, start + take))
+                current.prompts.extend([list(prompts[i])] * take)
+                start += take
+            current.requests_finished += 1
+    return chunks
+
+
+class LogprobRecorder:
+    """A logits processor that keeps the log-prob of each sampled token, one step at a time.
+
+    At step t it sees the token sampled at step t-1 (the last column of ``input_ids``) and reads
+    its log-prob from the log-softmax it stored at step t-1, so memory stays at one step's
+    distribution. It must come first among the processors so it sees the raw logits.
+    """
+
+    def __init__(self):
+        self.previous = None
+        self.columns: list = []
+
+    def __call__(self, input_ids, scores):
+        import torch
+        if self.previous is not None:
+            self.columns.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.previous = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, new_tokens):
+        """Log-probs (rows, steps) of ``new_tokens``, the generated part of the sequences."""
+        import torch
+        steps = new_tokens.shape[1]
+        if self.previous is not None and len(self.columns) < steps:
+            t = len(self.columns)
+            self.columns.append(self.previous.gather(1, new_tokens[:, t:t + 1]).squeeze(1))
+        return torch.stack(self.columns, dim=1) if self.columns else None
+
+
+def run_chunk(backend: "HFBackend", chunk: GenerationChunk) -> list[Completion]:
+    """One ``model.generate`` call over the chunk's rows; completions in row order."""
+    import torch
+    from transformers import GenerationConfig, LogitsProcessorList
+
+    tok, model = backend.tokenizer, backend.model
+    req = chunk.request
+    width = max(len(p) for p in chunk.prompts)
+    pad_id = tok.pad_token_id
+    input_ids = torch.full((len(chunk.prompts), width), pad_id, dtype=torch.long)
+    attention = torch.zeros_like(input_ids)
+    for row, ids in enumerate(chunk.prompts):
+        input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+        attention[row, width - len(ids):] = 1
+    eos_ids = end_token_ids(backend)
+    sample = req.temperature > 0
+    config = GenerationConfig(
+        max_new_tokens=req.max_tokens, do_sample=sample, num_return_sequences=1,
+        temperature=req.temperature if sample else None, top_p=req.top_p if sample else None,
+        top_k=0 if sample else None, pad_token_id=pad_id, eos_token_id=eos_ids,
+        return_dict_in_generate=True, output_hidden_states=req.hidden_states,
+        stop_strings=list(req.stop) if req.stop else None)
+    recorder = LogprobRecorder() if req.logprobs else None
+    if chunk.seed is not None:
+        torch.manual_seed(chunk.seed)
+    with torch.inference_mode():
+        out = model.generate(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device),
+                             generation_config=config,
+                             logits_processor=LogitsProcessorList([recorder] if recorder else []),
+                             tokenizer=tok if req.stop else None)
+    new_tokens = out.sequences[:, width:]
+    logprobs = recorder.finish(new_tokens) if recorder else None
+    token_rows = new_tokens.cpu().tolist()
+    logprob_rows = logprobs.cpu().numpy() if logprobs is not None else None
+    ends = set(eos_ids) | {pad_id}
+    completions = []
+    for row, ids in enumerate(token_rows):
+        length = next((k for k, t in enumerate(ids) if t in ends), None)
+        finish = "stop" if length is not None else "length"
+        ids = ids[:length] if length is not None else ids
+        text = tok.decode(ids, skip_special_tokens=True)
+        if req.stop:
+            text, ids, stopped = _cut_at_stop(tok, text, ids, req.stop)
+            finish = "stop" if stopped else finish
+        lps = [float(x) for x in logprob_rows[row, :len(ids)]] if logprob_rows is not None else None
+        completion = Completion(text=text, token_ids=ids, token_logprobs=lps, finish_reason=finish)
+        if req.hidden_states:
+            completion.hidden = _hidden_at(out.hidden_states, row, len(ids))
+        completions.append(completion)
+    return completions
+
+
+def end_token_ids(backend: "HFBackend") -> list[int]:
+    """Every token id that ends an answer (the generation config's and the tokenizer's EOS)."""
+    ids = backend.model.generation_config.eos_token_id
+    ids = list(ids) if isinstance(ids, (list, tuple)) else ([ids] if ids is not None else [])
+    if backend.tokenizer.eos_token_id is not None and backend.tokenizer.eos_token_id not in ids:
+        ids.append(backend.tokenizer.eos_token_id)
+    return ids
+
+
+def _cut_at_stop(tok, text: str, ids: list[int], stops: Sequence[str]) -> tuple[str, list[int], bool]:
+    """Cut text before the first stop string; keep the tokens that lie wholly before it."""
+    positions = [p for p in (text.find(s) for s in stops if s) if p >= 0]
+    if not positions:
+        return text, ids, False
+    cut = min(positions)
+    kept = text[:cut]
+    n = 0
+    while n < len(ids) and len(tok.decode(ids[:n + 1], skip_special_tokens=True)) <= cut \
+            and kept.startswith(tok.decode(ids[:n + 1], skip_special_tokens=True)):
+        n += 1
+    return kept, ids[:n], True
+
+
+def _hidden_at(hidden_steps, row: int, answer_tokens: int) -> dict[str, np.ndarray]:
+    """Hidden states (layers + 1, size) of one row at two positions, as the semantic-entropy code takes them.
+
+    "tbg": the last prompt token (token before generation). "slt": the input position of step
+    answer_tokens - 1, i.e. the second-last answer token (its output predicts the last one).
+    """
+    import torch
+
+    def at(step: int) -> np.ndarray:
+        return torch.stack([layer[row, -1, :] for layer in hidden_steps[step]]).float().cpu().numpy()
+
+    step = min(max(answer_tokens - 1, 0), len(hidden_steps) - 1)
+    return {"tbg": at(0), "slt": at(step)}

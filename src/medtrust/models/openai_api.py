@@ -1,0 +1,230 @@
+"""OpenAI-compatible chat servers (OpenAI, vLLM serve, llama.cpp server, DeepSeek, DashScope...).
+
+Uses the official ``openai`` SDK; its ``max_retries`` gives retries with exponential backoff
+on 429, 5xx and connection errors. Requests run in a bounded thread pool. SDK errors become
+:class:`~medtrust.errors.MedtrustError` subclasses with one message that names the fix.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any, Sequence
+
+from medtrust.errors import BackendUnavailable, CapabilityError, MedtrustError
+from medtrust.models.base import Backend, Capability, Completion, GenerationRequest, ProgressFn
+from medtrust.models.images import has_images, to_openai_messages
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class OpenAIBackend(Backend):
+    """A model behind an OpenAI-compatible ``/v1/chat/completions`` endpoint.
+
+    Backend arguments (``-M key=value``): ``timeout`` (seconds per call, default 300),
+    ``max_retries`` (SDK retries with backoff, default 3), ``concurrency`` (requests in flight,
+    default 8), ``logprobs`` (ask for token log-probs, default true), ``images`` (the model accepts
+    images, default false). ``extra_<key>=value`` sends ``<key>`` in the request body as is
+    (e.g. ``-M extra_enable_thinking=false`` for DashScope).
+    """
+
+    def __init__(self, model: str, name: str | None = None, base_url: str | None = None,
+                 api_key: str | None = None, env_prefix: str = "OPENAI", timeout: float = 300.0,
+                 max_retries: int = 3, concurrency: int = 8, logprobs: bool = True, images: bool = False,
+                 **extra: Any):
+        import openai
+
+        unknown = [k for k in extra if not k.startswith("extra_")]
+        if unknown:
+            raise MedtrustError(
+                f"Unknown argument(s) for the OpenAI-compatible backend: {', '.join(unknown)}.",
+                "use -M timeout=, max_retries=, concurrency=, logprobs=, images=, or extra_<key>= "
+                "to send <key> in the request body")
+        self.model = model
+        self.name = name or f"openai/{model}"
+        self.env_prefix = env_prefix
+        if not base_url:
+            if env_prefix != "OPENAI":
+                raise BackendUnavailable(
+                    f"No server address for '{self.name}': {env_prefix}_BASE_URL is not set.",
+                    f"export {env_prefix}_BASE_URL=http://host:port/v1  (the server's OpenAI-compatible API root)")
+            base_url = OPENAI_URL
+            if not api_key:
+                raise BackendUnavailable("The OpenAI API needs a key, and OPENAI_API_KEY is not set.",
+                                         "export OPENAI_API_KEY=sk-...  (or set OPENAI_BASE_URL to a local server)")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.concurrency = int(concurrency)
+        if self.concurrency < 1:
+            raise MedtrustError(f"concurrency must be at least 1, got {concurrency}.", "use -M concurrency=8")
+        self.extra_body = {k[len("extra_"):]: v for k, v in extra.items()}
+        self.want_logprobs = bool(logprobs)
+        self._n_supported: bool | None = None  # None: not tried yet; False: the server ignores n
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY",
+                                    timeout=self.timeout, max_retries=self.max_retries)
+        caps = set()
+        if logprobs:
+            caps.add(Capability.LOGPROBS)
+        if images:
+            caps.add(Capability.IMAGES)
+        self.capabilities = frozenset(caps)
+
+    # ---------------------------------------------------------------------------- generate
+    def generate(self, requests: Sequence[GenerationRequest],
+                 progress: ProgressFn | None = None) -> list[list[Completion]]:
+        """n completions per request; up to ``concurrency`` requests in flight, order kept."""
+        if Capability.IMAGES not in self.capabilities and any(has_images(r.messages) for r in requests):
+            raise CapabilityError(f"The prompt holds an image, but '{self.name}' is not marked as accepting images.",
+                                  "add -M images=true if the served model is a vision-language model")
+        results: list[list[Completion]] = [[] for _ in requests]
+        if not requests:
+            return results
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)),
+                                  thread_name_prefix="medtrust-openai")
+        try:
+            futures = {pool.submit(self._sample, r): i for i, r in enumerate(requests)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    results[futures[fut]] = fut.result()  # raises the first error
+                if progress and done:
+                    progress(len(done))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return results
+
+    def _sample(self, req: GenerationRequest) -> list[Completion]:
+        """The n completions of one request: one call with n, or repeated calls if the server ignores n."""
+        messages = to_openai_messages(req.messages)
+        choices: list[Any] = []
+        if req.n > 1 and self._n_supported is not False:
+            try:
+                resp = self._create(messages, req, n=req.n, seed=req.seed)
+            except BadRequestForN:
+                self._n_supported = False
+            else:
+                choices.extend(sorted(resp.choices, key=lambda c: c.index)[:req.n])
+                if len(choices) < req.n:
+                    self._n_supported = False
+                elif self._n_supported is None:
+                    self._n_supported = True
+        while len(choices) < req.n:
+            k = len(choices)  # vary the seed, or seeded repeats would all be the same sample
+            seed = None if req.seed is None else req.seed + k
+            resp = self._create(messages, req, n=1, seed=seed)
+            choices.extend(resp.choices[:1])
+        return [self._completion(c, req) for c in choices]
+
+    def _create(self, messages: list[dict], req: GenerationRequest, n: int, seed: int | None):
+        import openai
+
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": req.temperature,
+                                  "top_p": req.top_p, "max_tokens": req.max_tokens}
+        if n > 1:
+            kwargs["n"] = n
+        if req.stop:
+            kwargs["stop"] = list(req.stop)
+        if seed is not None:
+            kwargs["seed"] = seed
+        if req.logprobs and self.want_logprobs:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = 1  # llama.cpp's server returns chat logprobs only with top_logprobs >= 1
+        if self.extra_body:
+            kwargs["extra_body"] = self.extra_body
+        try:
+            return self.client.chat.completions.create(**kwargs)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+            if n > 1:
+                raise BadRequestForN() from None
+            raise self._error(e) from None
+        except openai.OpenAIError as e:
+            raise self._error(e) from None
+
+    def _completion(self, choice: Any, req: GenerationRequest) -> Completion:
+        message = choice.message
+        text = message.content or ""
+        logprobs = None
+        if req.logprobs and self.want_logprobs:
+            content = getattr(choice.logprobs, "content", None) if choice.logprobs is not None else None
+            if content is None and text:
+                raise BackendUnavailable(
+                    f"The server at {self.base_url} returned no token log-probs although they were asked for.",
+                    "serve the model with a server that returns chat logprobs (vLLM, llama.cpp with "
+                    "--logits_all true, OpenAI), or add -M logprobs=false and use a study that does not need them")
+            logprobs = [float(t.logprob) for t in content or []]
+        return Completion(text=text, token_ids=[], token_logprobs=logprobs,
+                          finish_reason=choice.finish_reason or "stop", reasoning=_reasoning(message))
+
+    # ------------------------------------------------------------------------------ errors
+    def _error(self, e: Exception) -> MedtrustError:
+        """One clear MedtrustError for an SDK error (no SDK traceback reaches the user)."""
+        import openai
+
+        url, prefix = self.base_url, self.env_prefix
+        if isinstance(e, openai.APITimeoutError):
+            return BackendUnavailable(f"The OpenAI-compatible server at {url} did not answer within "
+                                      f"{self.timeout:g} s (after {self.max_retries} retries).",
+                                      "raise -M timeout=..., lower -M concurrency=..., or check the server's load")
+        if isinstance(e, openai.APIConnectionError):
+            reason = str(e.__cause__ or e)
+            return BackendUnavailable(f"Cannot reach the OpenAI-compatible server at {url} ({reason})",
+                                      f"start the server, or set {prefix}_BASE_URL to the address it listens on")
+        if isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            return BackendUnavailable(f"The server at {url} refused the API key ({e.status_code}: {_server_text(e)}).",
+                                      f"set {prefix}_API_KEY to a valid key for this server")
+        if isinstance(e, openai.NotFoundError):
+            models = self.list_models()
+            fix = (f"use one of the server's models: {', '.join(models)}" if models else
+                   f"check the model name, and that {prefix}_BASE_URL is the API root (it often ends in /v1)")
+            return BackendUnavailable(f"The server at {url} has no model '{self.model}' (404: {_server_text(e)}).", fix)
+        if isinstance(e, (openai.BadRequestError, openai.UnprocessableEntityError)):
+            return MedtrustError(f"The server at {url} rejected the request ({e.status_code}): {_server_text(e)}",
+                                 "check the sampling settings and backend arguments this model accepts")
+        if isinstance(e, openai.RateLimitError):
+            return BackendUnavailable(f"The server at {url} kept refusing requests for rate limits "
+                                      f"(429, after {self.max_retries} retries): {_server_text(e)}",
+                                      "lower -M concurrency=... or raise -M max_retries=...")
+        if isinstance(e, openai.APIStatusError):
+            return BackendUnavailable(f"The server at {url} failed ({e.status_code}): {_server_text(e)}",
+                                      "check the server's log; the request was retried "
+                                      f"{self.max_retries} times (-M max_retries=...)")
+        return MedtrustError(f"The OpenAI-compatible backend failed: {e}", "check the server and backend arguments")
+
+    def list_models(self) -> list[str]:
+        """The model ids the server offers ([] if it cannot say)."""
+        try:
+            return sorted(m.id for m in self.client.models.list())
+        except Exception:  # noqa: BLE001 - only used to improve an error message
+            return []
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "backend": "openai", "model": self.model, "base_url": self.base_url}
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class BadRequestForN(Exception):
+    """The server rejected a request that asked for n > 1 choices (internal signal)."""
+
+
+def _reasoning(message: Any) -> str | None:
+    """A separately returned reasoning trace (DeepSeek's ``reasoning_content``, vLLM's ``reasoning``)."""
+    extra = getattr(message, "model_extra", None) or {}
+    for key in ("reasoning_content", "reasoning"):
+        value = getattr(message, key, None) or extra.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _server_text(e: Any, limit: int = 600) -> str:
+    """The server's own error text, shortened."""
+    body = getattr(e, "body", None)
+    text = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        text = body.get("message") or (err.get("message") if isinstance(err, dict) else err) or body.get("detail")
+    text = str(text or body or getattr(e, "message", None) or e).strip()
+    return text if len(text) <= limit else text[:limit] + " ..."

@@ -1,0 +1,67 @@
+"""Confidence intervals shared by every study.
+
+A percentile bootstrap that resamples rows (paired arrays together) and drops resamples where
+the statistic is undefined (e.g. AUROC of a resample holding one class only), which
+``scipy.stats.bootstrap`` cannot do; tests check it against scipy where both apply.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+N_RESAMPLES = 1000
+CONFIDENCE = 0.90
+
+
+def metric(value: float | None, ci: tuple[float, float] | None = None, n: int | None = None,
+           note: str | None = None) -> dict:
+    """The stored form of one number: {"value", "ci": [low, high], "n", "note"}."""
+    bad = value is None or (isinstance(value, float) and math.isnan(value))
+    out: dict = {"value": None if bad else float(value)}
+    if ci is not None:
+        out["ci"] = [float(ci[0]), float(ci[1])]
+    if n is not None:
+        out["n"] = int(n)
+    if note:
+        out["note"] = note
+    return out
+
+
+def bootstrap_ci(arrays: Sequence[Sequence[float]], statistic: Callable[..., float],
+                 n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
+                 seed: int = 0) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of ``statistic(*arrays)``, rows resampled together.
+
+    Returns None with fewer than 2 rows or when under half the resamples give a number.
+    """
+    arrays = [np.asarray(a) for a in arrays]
+    n = len(arrays[0])
+    if n < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_resamples):
+        idx = rng.integers(0, n, n)
+        try:
+            v = float(statistic(*(a[idx] for a in arrays)))
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            continue
+        if not math.isnan(v):
+            values.append(v)
+    if len(values) < n_resamples / 2:
+        return None
+    alpha = (1 - confidence) / 2
+    low, high = np.percentile(values, [100 * alpha, 100 * (1 - alpha)])
+    return float(low), float(high)
+
+
+def mean_metric(values: Sequence[float | None], seed: int = 0) -> dict:
+    """Mean with a bootstrap interval, as a stored metric (None and NaN values are left out)."""
+    clean = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    if not clean:
+        return metric(None, n=0, note="no values")
+    arr = np.array(clean)
+    return metric(float(arr.mean()), bootstrap_ci([arr], np.mean, seed=seed), n=len(clean))
