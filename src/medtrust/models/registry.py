@@ -79,3 +79,21 @@ def resolve(model: str, **kwargs: Any) -> Backend:
     prefix = service.upper().replace("-", "_").replace(".", "_")
     return OpenAIBackend(name, name=model, base_url=os.environ.get(f"{prefix}_BASE_URL"),
                          api_key=os.environ.get(f"{prefix}_API_KEY"), env_prefix=prefix, **kwargs)
+
+
+def declared_capabilities(model: str, model_args: dict[str, Any] | None = None):
+    """Capabilities known from the model string alone (before loading), or None when only the
+    loaded model can tell (hf/ and vllm/ models may or may not take images)."""
+    from medtrust.models.base import Capability as C
+    backend, _ = split_model_string(model)
+    args = model_args or {}
+    if backend == "embedded":
+        return {C.LOGPROBS, C.HIDDEN_STATES, C.CHOICE_LOGLIK, C.TRAINABLE}
+    if backend in ("openai", "openai-api"):
+        caps = set()
+        if args.get("logprobs", True):
+            caps.add(C.LOGPROBS)
+        if args.get("images", False):
+            caps.add(C.IMAGES)
+        return caps
+    return None

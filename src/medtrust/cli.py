@@ -1,0 +1,149 @@
+"""The `medtrust` command: one verb per study, plus demo, report, models, datasets and env."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from medtrust import cli_options as o
+from medtrust.errors import MedtrustError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
+                  help="medtrust: hallucination, safety and reasoning studies of medical LLMs.")
+STATE = {"debug": False}
+
+
+def examples(*lines: str) -> str:
+    """An epilog of copy-paste examples for --help."""
+    return "**Examples**\n\n" + "\n\n".join(f"`{line}`" for line in lines)
+
+
+def echo(message: str) -> None:
+    typer.echo(message)
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="show full tracebacks on errors")] = False,
+          version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False):
+    STATE["debug"] = debug
+    if version:
+        from medtrust import __version__
+        echo(__version__)
+        raise typer.Exit()
+
+
+# ----------------------------------------------------------------------------------- generate
+@app.command(epilog=examples(
+    "medtrust generate --model embedded --dataset demo-qa --limit 8",
+    "medtrust generate -m hf/Qwen/Qwen2.5-0.5B-Instruct -M device=cuda -d medqa --data-path data/medqa -n 4 "
+    "--temperature 1.0",
+    "medtrust generate -m openai-api/local/qwen --dataset pubmedqa --data-path data/pubmedqa",
+    "medtrust generate --resume runs/20260101T000000Z_generate_embedded_ab12cd"))
+def generate(model: o.Model = None, model_arg: o.ModelArg = None, dataset: o.Dataset = None,
+             data_path: o.DataPath = None, split: o.Split = None, limit: o.Limit = None, seed: o.Seed = None,
+             shuffle: o.Shuffle = None, lang: o.Lang = None, config: o.ConfigFile = None,
+             runs_dir: o.RunsDir = None, resume: o.Resume = None, cache: o.Cache = None,
+             batch_size: o.BatchSize = None, quiet: o.Quiet = False,
+             samples: Annotated[Optional[int], typer.Option("--samples", help="completions per question")] = None,
+             temperature: Annotated[Optional[float], typer.Option(help="0 = greedy")] = None,
+             top_p: Annotated[Optional[float], typer.Option()] = None,
+             max_tokens: Annotated[Optional[int], typer.Option()] = None,
+             logprobs: Annotated[Optional[bool], typer.Option("--logprobs/--no-logprobs")] = None,
+             system: Annotated[Optional[str], typer.Option(help="system prompt")] = None,
+             instruction: Annotated[Optional[str], typer.Option(help="text appended after each question")] = None):
+    """Generate answers for a dataset with any backend (batched, cached, resumable)."""
+    from medtrust.runs.execute import execute
+    from medtrust.runs.generate import GenerateConfig, GenerateStudy
+
+    flags = o.common(model, model_arg, dataset, data_path, split, limit, seed, shuffle, lang, runs_dir, cache,
+                     batch_size)
+    flags.update(n=samples, temperature=temperature, top_p=top_p, max_tokens=max_tokens, logprobs=logprobs,
+                 system=system, instruction=instruction)
+    cfg = o.make_config(GenerateConfig, config, flags) if not resume else None
+    run = execute(GenerateStudy(), cfg, resume=resume, progress=not quiet)
+    echo(f"report: {run.report_path}")
+
+
+# -------------------------------------------------------------------------------------- demo
+@app.command(epilog=examples("medtrust demo", "medtrust demo --runs-dir /tmp/demo-runs --limit 10"))
+def demo(runs_dir: o.RunsDir = None, limit: o.Limit = None, quiet: o.Quiet = False):
+    """Run every study on the embedded model and built-in data; print where the reports are."""
+    from medtrust.demo import run_demo
+    reports = run_demo(runs_dir or "runs", limit=limit, progress=not quiet)
+    for name, path in reports.items():
+        echo(f"{name} report: {path}")
+
+
+# ------------------------------------------------------------------------------------ report
+@app.command(epilog=examples("medtrust report runs/20260101T000000Z_generate_embedded_ab12cd",
+                             "medtrust report runs/*"))
+def report(runs: Annotated[list[Path], typer.Argument(help="run folders")]):
+    """Re-render report.html of run folders from their saved files (no model needed)."""
+    from medtrust.report.html import render_report
+    for r in runs:
+        echo(f"report: {render_report(r)}")
+
+
+# ------------------------------------------------------------------------------- information
+@app.command(epilog=examples("medtrust models"))
+def models():
+    """The model strings medtrust understands, and the state of the embedded model."""
+    from medtrust.info import models_text
+    echo(models_text())
+
+
+@app.command(epilog=examples("medtrust datasets", "medtrust datasets --data-dir ../shared/data --count"))
+def datasets(data_dir: Annotated[Optional[str], typer.Option(help="root of local dataset folders "
+                                                              "(default $MEDTRUST_DATA_DIR)")] = None,
+             count: Annotated[bool, typer.Option("--count", help="read the local files and count their rows")] = False):
+    """Every dataset with its splits, row counts and source."""
+    from medtrust.info import datasets_table
+    datasets_table(data_dir, count)
+
+
+@app.command(epilog=examples("medtrust env"))
+def env():
+    """Versions, devices and cache paths."""
+    from medtrust.info import env_text
+    echo(env_text())
+
+
+# -------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: clear one-line errors for bad input, tracebacks only with --debug."""
+    import click
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in argv:  # accepted anywhere on the line
+        STATE["debug"] = True
+        argv = [a for a in argv if a != "--debug"]
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="medtrust", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(130)
+    except MedtrustError as e:
+        if STATE["debug"]:
+            raise
+        typer.secho(f"Error: {e.problem}", fg="red", err=True)
+        if e.fix:
+            typer.echo(f"Fix: {e.fix}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - last resort: one line, traceback on request
+        if STATE["debug"]:
+            raise
+        typer.secho(f"Unexpected error: {type(e).__name__}: {e}", fg="red", err=True)
+        typer.echo("Run again with --debug for the traceback, and please report it.", err=True)
+        sys.exit(1)

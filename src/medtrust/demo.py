@@ -1,0 +1,18 @@
+"""`medtrust demo`: every study that exists, on the embedded model and built-in data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from medtrust.runs.execute import execute
+
+
+def run_demo(runs_dir: str | Path = "runs", limit: int | None = None, progress: bool = True) -> dict[str, Path]:
+    """Run the demo studies; returns {study name: report path}."""
+    from medtrust.runs.generate import GenerateConfig, GenerateStudy
+
+    reports: dict[str, Path] = {}
+    cfg = GenerateConfig(model="embedded", dataset="demo-qa", limit=limit, runs_dir=str(runs_dir),
+                         max_tokens=64, temperature=0.0)
+    reports["generate"] = execute(GenerateStudy(), cfg, progress=progress).report_path
+    return reports

@@ -1,0 +1,1 @@
+"""Self-contained HTML reports (inline CSS, images and data; no network)."""

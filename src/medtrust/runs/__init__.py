@@ -1,0 +1,1 @@
+"""Run folders, the generation cache and resumable execution."""

@@ -1,0 +1,163 @@
+"""The run folder: config.yaml, samples.jsonl (append-only), results.json, report.html."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import yaml
+
+from medtrust.errors import MedtrustError
+
+CONFIG, SAMPLES, RESULTS, REPORT, ARRAYS = "config.yaml", "samples.jsonl", "results.json", "report.html", "arrays"
+FORMAT_VERSION = 1
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe short form of a model string."""
+    s = re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-")
+    return s[-limit:] or "model"
+
+
+class RunFolder:
+    """One run on disk. Samples are appended one JSON line at a time and flushed to disk, so an
+    interrupted run keeps everything written; ``--resume`` continues after the last full line."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # ------------------------------------------------------------------ creating and opening
+    @classmethod
+    def create(cls, root: str | os.PathLike, study: str, model: str, config: dict[str, Any]) -> "RunFolder":
+        """A new folder ``<root>/<UTC time>_<study>_<model slug>_<short id>`` holding config.yaml."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        run = cls(Path(root) / f"{stamp}_{study}_{slug(model)}_{secrets.token_hex(3)}")
+        run.path.mkdir(parents=True, exist_ok=False)
+        run.write_config(config)
+        return run
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunFolder":
+        """An existing run folder, or a clear error if it is not one."""
+        run = cls(path)
+        if not (run.path / CONFIG).exists():
+            raise MedtrustError(f"'{path}' is not a run folder (no {CONFIG}).",
+                                "pass the folder a study printed, e.g. runs/20260101T000000Z_generate_embedded_ab12cd")
+        return run
+
+    # ----------------------------------------------------------------------------- config
+    def write_config(self, config: dict[str, Any]) -> None:
+        _atomic_write(self.path / CONFIG, yaml.safe_dump(_plain(config), sort_keys=False, allow_unicode=True))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return yaml.safe_load((self.path / CONFIG).read_text()) or {}
+
+    # ---------------------------------------------------------------------------- samples
+    @property
+    def samples_path(self) -> Path:
+        return self.path / SAMPLES
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        """Append records as JSON lines and push them to disk before returning."""
+        if not records:
+            return
+        self._repair_tail()
+        with open(self.samples_path, "a", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(_plain(r), ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def iter_samples(self) -> Iterator[dict[str, Any]]:
+        """Every complete line of samples.jsonl (a half-written last line is skipped)."""
+        if not self.samples_path.exists():
+            return
+        with open(self.samples_path, encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break  # cut off mid-write: the run was interrupted here
+                if line.strip():
+                    yield json.loads(line)
+
+    def samples(self) -> list[dict[str, Any]]:
+        """One record per sample id: the last one written (a retried error is replaced)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for r in self.iter_samples():
+            latest.pop(r["id"], None)
+            latest[r["id"]] = r
+        return list(latest.values())
+
+    def done_ids(self) -> set[str]:
+        """Ids of samples already written (for --resume)."""
+        return {r["id"] for r in self.iter_samples() if not r.get("error")}
+
+    def rewrite_samples(self, records: list[dict[str, Any]]) -> None:
+        """Replace samples.jsonl (re-scoring); written to a temporary file, then renamed."""
+        text = "".join(json.dumps(_plain(r), ensure_ascii=False) + "\n" for r in records)
+        _atomic_write(self.samples_path, text)
+
+    def _repair_tail(self) -> None:
+        """Drop a half-written last line left by a crash, so appends start on a fresh line."""
+        p = self.samples_path
+        if not p.exists() or p.stat().st_size == 0:
+            return
+        with open(p, "rb+") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) == b"\n":
+                return
+            data = p.read_bytes()
+            f.truncate(data.rfind(b"\n") + 1)
+
+    # ----------------------------------------------------------------------------- arrays
+    def save_arrays(self, sample_id: str, arrays: dict[str, np.ndarray]) -> str:
+        """Save arrays (e.g. hidden states) as ``arrays/<id>.npz``; returns the relative path."""
+        folder = self.path / ARRAYS
+        folder.mkdir(exist_ok=True)
+        name = f"{slug(sample_id, 80)}.npz"
+        np.savez_compressed(folder / name, **arrays)
+        return f"{ARRAYS}/{name}"
+
+    def load_arrays(self, relative: str) -> dict[str, np.ndarray]:
+        with np.load(self.path / relative) as data:
+            return {k: data[k] for k in data.files}
+
+    # ---------------------------------------------------------------------------- results
+    def write_results(self, results: dict[str, Any]) -> None:
+        _atomic_write(self.path / RESULTS, json.dumps(_plain(results), indent=2, ensure_ascii=False) + "\n")
+
+    @property
+    def results(self) -> dict[str, Any]:
+        p = self.path / RESULTS
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / REPORT
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _plain(obj: Any) -> Any:
+    """JSON/YAML-safe copy: numpy scalars and arrays become Python numbers and lists, NaN stays NaN."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj

@@ -1,0 +1,3 @@
+"""Importing this module registers every study with the runner."""
+
+from medtrust.runs.generate import GenerateStudy  # noqa: F401
