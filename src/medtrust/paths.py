@@ -17,5 +17,7 @@ def cache_dir() -> Path:
 
 
 def generation_cache_path() -> Path:
-    """The SQLite file that caches generations by content."""
+    """The SQLite file that caches generations by content (``$MEDTRUST_GENERATION_CACHE`` overrides)."""
+    if os.environ.get("MEDTRUST_GENERATION_CACHE"):
+        return Path(os.environ["MEDTRUST_GENERATION_CACHE"]).expanduser()
     return cache_dir() / "generations.sqlite"
