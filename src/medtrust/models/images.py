@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from medtrust.errors import DataError
 
@@ -37,13 +38,17 @@ def load_image(image: Any):
                 img.load()
                 return img
         except OSError as e:
-            raise DataError(f"The image '{image}' cannot be read ({e}).", "check that it is a valid image file") from None
+            raise DataError(f"The image '{image}' cannot be read ({e}).",
+                            "check that it is a valid image file") from None
     raise DataError(f"An image part holds a {type(image).__name__}, not a path or PIL image.",
                     'write image parts as {"type": "image", "image": <path or PIL image>}')
 
 
 def image_to_data_url(image: Any) -> str:
-    """``data:image/png;base64,...`` for an image (path, PIL image or bytes); data/http URLs pass as they are."""
+    """``data:image/png;base64,...`` for an image (path, PIL image or bytes).
+
+    Strings that already are data or http(s) URLs pass through unchanged.
+    """
     if isinstance(image, str) and image.startswith(("data:", "http://", "https://")):
         return image
     img = load_image(image)

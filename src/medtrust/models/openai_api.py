@@ -7,8 +7,9 @@ on 429, 5xx and connection errors. Requests run in a bounded thread pool. SDK er
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any, Sequence
+from typing import Any
 
 from medtrust.errors import BackendUnavailable, CapabilityError, MedtrustError
 from medtrust.models.base import Backend, Capability, Completion, GenerationRequest, ProgressFn
@@ -46,11 +47,13 @@ class OpenAIBackend(Backend):
             if env_prefix != "OPENAI":
                 raise BackendUnavailable(
                     f"No server address for '{self.name}': {env_prefix}_BASE_URL is not set.",
-                    f"export {env_prefix}_BASE_URL=http://host:port/v1  (the server's OpenAI-compatible API root)")
+                    f"export {env_prefix}_BASE_URL=http://host:port/v1  "
+                    "(the server's OpenAI-compatible API root)")
             base_url = OPENAI_URL
             if not api_key:
-                raise BackendUnavailable("The OpenAI API needs a key, and OPENAI_API_KEY is not set.",
-                                         "export OPENAI_API_KEY=sk-...  (or set OPENAI_BASE_URL to a local server)")
+                raise BackendUnavailable(
+                    "The OpenAI API needs a key, and OPENAI_API_KEY is not set.",
+                    "export OPENAI_API_KEY=sk-...  (or set OPENAI_BASE_URL to a local server)")
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
@@ -74,8 +77,9 @@ class OpenAIBackend(Backend):
                  progress: ProgressFn | None = None) -> list[list[Completion]]:
         """n completions per request; up to ``concurrency`` requests in flight, order kept."""
         if Capability.IMAGES not in self.capabilities and any(has_images(r.messages) for r in requests):
-            raise CapabilityError(f"The prompt holds an image, but '{self.name}' is not marked as accepting images.",
-                                  "add -M images=true if the served model is a vision-language model")
+            raise CapabilityError(
+                f"The prompt holds an image, but '{self.name}' is not marked as accepting images.",
+                "add -M images=true if the served model is a vision-language model")
         results: list[list[Completion]] = [[] for _ in requests]
         if not requests:
             return results
@@ -98,11 +102,12 @@ class OpenAIBackend(Backend):
         """The n completions of one request: one call with n, or repeated calls if the server ignores n."""
         messages = to_openai_messages(req.messages)
         choices: list[Any] = []
+        n_rejected = False
         if req.n > 1 and self._n_supported is not False:
             try:
                 resp = self._create(messages, req, n=req.n, seed=req.seed)
             except BadRequestForN:
-                self._n_supported = False
+                n_rejected = True  # confirmed below if the same request with n=1 succeeds
             else:
                 choices.extend(sorted(resp.choices, key=lambda c: c.index)[:req.n])
                 if len(choices) < req.n:
@@ -113,7 +118,12 @@ class OpenAIBackend(Backend):
             k = len(choices)  # vary the seed, or seeded repeats would all be the same sample
             seed = None if req.seed is None else req.seed + k
             resp = self._create(messages, req, n=1, seed=seed)
+            if not resp.choices:
+                raise BackendUnavailable(f"The server at {self.base_url} answered with no choices.",
+                                         "check the server's log")
             choices.extend(resp.choices[:1])
+            if n_rejected:
+                self._n_supported = n_rejected = False
         return [self._completion(c, req) for c in choices]
 
     def _create(self, messages: list[dict], req: GenerationRequest, n: int, seed: int | None):
@@ -149,9 +159,11 @@ class OpenAIBackend(Backend):
             content = getattr(choice.logprobs, "content", None) if choice.logprobs is not None else None
             if content is None and text:
                 raise BackendUnavailable(
-                    f"The server at {self.base_url} returned no token log-probs although they were asked for.",
+                    f"The server at {self.base_url} returned no token log-probs although they were "
+                    "asked for.",
                     "serve the model with a server that returns chat logprobs (vLLM, llama.cpp with "
-                    "--logits_all true, OpenAI), or add -M logprobs=false and use a study that does not need them")
+                    "--logits_all true, OpenAI), or add -M logprobs=false and use a study that does "
+                    "not need them")
             logprobs = [float(t.logprob) for t in content or []]
         return Completion(text=text, token_ids=[], token_logprobs=logprobs,
                           finish_reason=choice.finish_reason or "stop", reasoning=_reasoning(message))
@@ -163,24 +175,29 @@ class OpenAIBackend(Backend):
 
         url, prefix = self.base_url, self.env_prefix
         if isinstance(e, openai.APITimeoutError):
-            return BackendUnavailable(f"The OpenAI-compatible server at {url} did not answer within "
-                                      f"{self.timeout:g} s (after {self.max_retries} retries).",
-                                      "raise -M timeout=..., lower -M concurrency=..., or check the server's load")
+            return BackendUnavailable(
+                f"The OpenAI-compatible server at {url} did not answer within {self.timeout:g} s "
+                f"(after {self.max_retries} retries).",
+                "raise -M timeout=..., lower -M concurrency=..., or check the server's load")
         if isinstance(e, openai.APIConnectionError):
             reason = str(e.__cause__ or e)
-            return BackendUnavailable(f"Cannot reach the OpenAI-compatible server at {url} ({reason})",
-                                      f"start the server, or set {prefix}_BASE_URL to the address it listens on")
+            return BackendUnavailable(
+                f"Cannot reach the OpenAI-compatible server at {url} ({reason})",
+                f"start the server, or set {prefix}_BASE_URL to the address it listens on")
         if isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            return BackendUnavailable(f"The server at {url} refused the API key ({e.status_code}: {_server_text(e)}).",
-                                      f"set {prefix}_API_KEY to a valid key for this server")
+            return BackendUnavailable(
+                f"The server at {url} refused the API key ({e.status_code}: {_server_text(e)}).",
+                f"set {prefix}_API_KEY to a valid key for this server")
         if isinstance(e, openai.NotFoundError):
             models = self.list_models()
             fix = (f"use one of the server's models: {', '.join(models)}" if models else
                    f"check the model name, and that {prefix}_BASE_URL is the API root (it often ends in /v1)")
-            return BackendUnavailable(f"The server at {url} has no model '{self.model}' (404: {_server_text(e)}).", fix)
+            return BackendUnavailable(
+                f"The server at {url} has no model '{self.model}' (404: {_server_text(e)}).", fix)
         if isinstance(e, (openai.BadRequestError, openai.UnprocessableEntityError)):
-            return MedtrustError(f"The server at {url} rejected the request ({e.status_code}): {_server_text(e)}",
-                                 "check the sampling settings and backend arguments this model accepts")
+            return MedtrustError(
+                f"The server at {url} rejected the request ({e.status_code}): {_server_text(e)}",
+                "check the sampling settings and backend arguments this model accepts")
         if isinstance(e, openai.RateLimitError):
             return BackendUnavailable(f"The server at {url} kept refusing requests for rate limits "
                                       f"(429, after {self.max_retries} retries): {_server_text(e)}",
@@ -189,7 +206,8 @@ class OpenAIBackend(Backend):
             return BackendUnavailable(f"The server at {url} failed ({e.status_code}): {_server_text(e)}",
                                       "check the server's log; the request was retried "
                                       f"{self.max_retries} times (-M max_retries=...)")
-        return MedtrustError(f"The OpenAI-compatible backend failed: {e}", "check the server and backend arguments")
+        return MedtrustError(f"The OpenAI-compatible backend failed: {e}",
+                             "check the server and backend arguments")
 
     def list_models(self) -> list[str]:
         """The model ids the server offers ([] if it cannot say)."""
@@ -225,6 +243,7 @@ def _server_text(e: Any, limit: int = 600) -> str:
     text = None
     if isinstance(body, dict):
         err = body.get("error")
-        text = body.get("message") or (err.get("message") if isinstance(err, dict) else err) or body.get("detail")
+        text = (body.get("message") or (err.get("message") if isinstance(err, dict) else err)
+                or body.get("detail"))
     text = str(text or body or getattr(e, "message", None) or e).strip()
     return text if len(text) <= limit else text[:limit] + " ..."
