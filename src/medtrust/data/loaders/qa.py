@@ -32,7 +32,8 @@ def pubmedqa_sample(pubid: str, rec: dict, where, n) -> Sample:
         context = "\n".join(contexts)
     return Sample(id=f"pubmedqa-{pubid}", question=question, answer=decision, answer_type="yes_no_maybe",
                   choices=list(PUBMEDQA_CHOICES), context=context,
-                  metadata={"language": "en", "pubid": str(pubid), "long_answer": clean(rec.get("LONG_ANSWER")),
+                  metadata={"language": "en", "pubid": str(pubid),
+                            "long_answer": clean(rec.get("LONG_ANSWER")),
                             "meshes": list(rec.get("MESHES") or []), "year": clean(rec.get("YEAR"))})
 
 
@@ -91,7 +92,8 @@ def medqa_sample(rec: dict, id: str, where, n) -> Sample:
         raise malformed(where, n, "'options' must map letters to option texts")
     keys = sorted(options)
     if keys != list(LETTERS[:len(keys)]):
-        raise malformed(where, n, f"option letters must be A, B, ... in order, got {', '.join(map(str, keys))}")
+        raise malformed(where, n, f"option letters must be A, B, ... in order, "
+                                  f"got {', '.join(map(str, keys))}")
     letter = str(need(rec, "answer_idx", where, n)).upper()
     sample = mcq(id, need(rec, "question", where, n), [options[k] for k in keys], letter,
                  {"meta_info": clean(rec.get("meta_info"))}, where, n)
@@ -103,7 +105,8 @@ def medqa_sample(rec: dict, id: str, where, n) -> Sample:
 
 def read_medqa(path: Path, split: str) -> Iterator[Sample]:
     """us_4_options_test.jsonl (MIRAGE name) or phrases_no_exclude_test.jsonl (jind11/MedQA name)."""
-    file = find_file(path, ["us_4_options_test.jsonl", "phrases_no_exclude_test.jsonl", "test.jsonl"], "medqa")
+    names = ["us_4_options_test.jsonl", "phrases_no_exclude_test.jsonl", "test.jsonl"]
+    file = find_file(path, names, "medqa")
     for k, (n, rec) in enumerate(read_jsonl(file), 1):
         yield medqa_sample(rec, f"medqa-{split}-{k:04d}", file, n)
 
@@ -134,7 +137,7 @@ def medmcqa_sample(rec: dict, where, n, zero_based: bool) -> Sample:
     if cop == -1:
         raise malformed(where, n, "cop is -1: the answer is hidden (upstream test split); use the dev split")
     if not first <= cop <= first + 3:
-        raise malformed(where, n, f"cop must be {first}-{first + 3} ({'0' if zero_based else '1'}-based), got {cop}")
+        raise malformed(where, n, f"cop must be {first}-{first + 3} ({first}-based), got {cop}")
     options = [need(rec, k, where, n, allow_empty=True) for k in ("opa", "opb", "opc", "opd")]
     uid = clean(rec.get("id")) or f"{n}"
     subject = clean(rec.get("subject_name"))
@@ -196,7 +199,8 @@ def mmlu_hub_row(row: dict, index: int, split: str) -> Sample:
     where, n = hub_where("mmlu-medical", split), index + 1
     choices = need(row, "choices", where, n)
     answer = need(row, "answer", where, n)
-    letter = LETTERS[answer] if isinstance(answer, int) and 0 <= answer < len(choices) else str(answer).upper()
+    in_range = isinstance(answer, int) and 0 <= answer < len(choices)
+    letter = LETTERS[answer] if in_range else str(answer).upper()
     subject = clean(row.get("subject")) or "unknown"
     return mcq(f"mmlu-{subject}-{split}-{n:04d}", need(row, "question", where, n), choices, letter,
                {"subject": subject}, where, n)

@@ -1,0 +1,13 @@
+"""Loaders for the upstream public benchmarks; importing this package registers them.
+
+Each dataset reads its files exactly as distributed upstream (a folder, or one file inside it) and
+rows of a Hugging Face dataset (``--data-path hf:<id>`` or a local ``datasets`` folder):
+
+- qa: ``pubmedqa``, ``medqa``, ``medmcqa``, ``mmlu-medical``
+- bioasq: ``bioasq``
+- safety: ``medsafetybench``, ``figstep``
+- xstest: ``xstest``, ``xstest-completions``
+- medcalc: ``medcalc``
+"""
+
+from medtrust.data.loaders import bioasq, medcalc, qa, safety, xstest  # noqa: F401
