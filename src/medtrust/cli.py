@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from medtrust import cli_options as o
-from medtrust.errors import MedtrustError
+from medtrust.errors import Interrupted, MedtrustError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
                   help="medtrust: hallucination, safety and reasoning studies of medical LLMs.")
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         typer.secho(f"Error: {e.problem}", fg="red", err=True)
         if e.fix:
             typer.echo(f"Fix: {e.fix}", err=True)
-        sys.exit(2)
+        sys.exit(130 if isinstance(e, Interrupted) else 2)
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(130)

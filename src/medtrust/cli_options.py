@@ -17,7 +17,7 @@ Dataset = Annotated[Optional[str], typer.Option("--dataset", "-d", help="dataset
 DataPath = Annotated[Optional[str], typer.Option("--data-path", help="local folder/file in the upstream format, "
                                                  "or hf:<dataset id>")]
 Split = Annotated[Optional[str], typer.Option("--split", help="dataset split (default: the dataset's own)")]
-Limit = Annotated[Optional[int], typer.Option("--limit", "-n", help="use the first N samples (after --shuffle)")]
+Limit = Annotated[Optional[int], typer.Option("--limit", help="use the first N samples (after --shuffle)")]
 Seed = Annotated[Optional[int], typer.Option("--seed", help="seed for shuffling and sampling (default 0)")]
 Shuffle = Annotated[Optional[bool], typer.Option("--shuffle/--no-shuffle", help="shuffle rows with --seed")]
 Lang = Annotated[Optional[str], typer.Option("--lang", help="en, zh or all (built-in sets and prompts)")]

@@ -31,6 +31,10 @@ class BackendUnavailable(MedtrustError):
     """A backend cannot be reached or loaded (server down, package missing, model missing)."""
 
 
+class Interrupted(MedtrustError):
+    """The user stopped a run (Ctrl-C); what was written is kept."""
+
+
 def missing_extra(package: str, extra: str, purpose: str) -> MedtrustError:
     """The error for an optional dependency that is not installed."""
     return MedtrustError(

@@ -25,6 +25,9 @@ class DatasetSpec:
 
     ``splits`` maps each split to its row count as distributed (documentation and a sanity
     check); ``local_folder`` is the folder name under a data root (``$MEDTRUST_DATA_DIR``).
+    On the hub, ``hub_config`` names the dataset config and ``hub_splits`` maps our split names
+    to the hub's (e.g. medmcqa "dev" -> "validation"); ``hub_row`` may return None to skip a row
+    (e.g. to keep only the safe prompts of XSTest for our "safe" split).
     """
 
     name: str
@@ -36,6 +39,8 @@ class DatasetSpec:
     read_local: LocalReader | None = None
     hub_id: str | None = None
     hub_row: HubRowConverter | None = None
+    hub_config: str | None = None
+    hub_splits: dict[str, str] = field(default_factory=dict)
     builtin: BuiltinMaker | None = None
     tags: list[str] = field(default_factory=list)
 
@@ -110,7 +115,7 @@ def _read(spec: DatasetSpec, path, split: str, seed: int, lang: str) -> list[Sam
     if path is None and spec.builtin is not None:
         return spec.builtin(split, seed, lang)
     if path is not None and str(path).startswith("hf:"):
-        return _read_hub(spec, str(path)[3:], split)
+        return _read_hub(spec, str(path)[3:], split, default_id=False)
     if path is None:
         path = default_local_path(spec)
     if path is None:
@@ -128,7 +133,7 @@ def _read(spec: DatasetSpec, path, split: str, seed: int, lang: str) -> list[Sam
     return list(spec.read_local(path, split))
 
 
-def _read_hub(spec: DatasetSpec, hub_id: str, split: str) -> list[Sample]:
+def _read_hub(spec: DatasetSpec, hub_id: str, split: str, default_id: bool = True) -> list[Sample]:
     if spec.hub_row is None:
         raise DataError(f"Dataset '{spec.name}' cannot be read from the Hugging Face hub.",
                         "pass --data-path with the upstream files")
@@ -136,22 +141,34 @@ def _read_hub(spec: DatasetSpec, hub_id: str, split: str) -> list[Sample]:
         import datasets
     except ImportError as e:  # pragma: no cover - datasets is a core dependency
         raise DataError("Reading from the hub needs the 'datasets' package.", "pip install datasets") from e
+    hub_split = spec.hub_splits.get(split, split)
     try:
-        ds = datasets.load_dataset(hub_id, split=split) if not Path(hub_id).is_dir() else _load_local_hf(hub_id, split)
+        if Path(hub_id).is_dir():
+            ds = _load_local_hf(hub_id, split, hub_split)
+        else:
+            config = spec.hub_config if (default_id or hub_id == spec.hub_id) else None
+            ds = datasets.load_dataset(hub_id, config, split=hub_split)
     except Exception as e:  # network, missing split, wrong id
-        raise DataError(f"Could not load '{hub_id}' (split '{split}') for dataset '{spec.name}': "
+        raise DataError(f"Could not load '{hub_id}' (split '{hub_split}') for dataset '{spec.name}': "
                         f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                         "check the id and your network, or pass --data-path with local files") from e
-    return [spec.hub_row(row, i, split) for i, row in enumerate(ds)]
+    rows = (spec.hub_row(row, i, split) for i, row in enumerate(ds))
+    return [r for r in rows if r is not None]
 
 
-def _load_local_hf(folder: str, split: str):
+def _load_local_hf(folder: str, split: str, hub_split: str):
+    """A local `datasets` folder (save_to_disk, or data files); our split name, else the hub's."""
     import datasets
     try:
         d = datasets.load_from_disk(folder)
-        return d[split] if isinstance(d, datasets.DatasetDict) else d
     except FileNotFoundError:
-        return datasets.load_dataset(folder, split=split)
+        try:
+            return datasets.load_dataset(folder, split=split)
+        except ValueError:
+            return datasets.load_dataset(folder, split=hub_split)
+    if isinstance(d, datasets.DatasetDict):
+        return d[split] if split in d else d[hub_split]
+    return d
 
 
 def count_rows(name: str, path=None, split: str | None = None) -> int:

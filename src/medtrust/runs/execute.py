@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Sequence
 from medtrust.config import RunConfig
 from medtrust.data.registry import load_dataset
 from medtrust.data.schema import Sample
-from medtrust.errors import MedtrustError
+from medtrust.errors import Interrupted, MedtrustError
 from medtrust.models.base import Backend, Capability
 from medtrust.models.capabilities import require
 from medtrust.runs.folder import RunFolder
@@ -114,7 +114,7 @@ def execute(study: Study, config: RunConfig, resume: str | None = None, progress
             bar.update(len(batch))
     except KeyboardInterrupt:
         bar.close()
-        raise MedtrustError(f"Interrupted. {len(run.done_ids())} of {len(samples)} samples are saved in {run.path}.",
+        raise Interrupted(f"Interrupted. {len(run.done_ids())} of {len(samples)} samples are saved in {run.path}.",
                             f"finish it with: medtrust {study.name} --resume {run.path}") from None
     except MedtrustError as e:
         bar.close()

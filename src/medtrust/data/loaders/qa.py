@@ -78,7 +78,8 @@ register(DatasetSpec(
     name="pubmedqa", description="PubMedQA PQA-L: yes/no/maybe questions on PubMed abstracts (expert labels)",
     source="pubmedqa/pubmedqa (data/ori_pqal.json), MIT", splits={"all": 1000, "test": 500},
     default_split="all", local_folder="pubmedqa", read_local=read_pubmedqa,
-    hub_id="qiaojin/PubMedQA", hub_row=pubmedqa_hub_row, tags=["qa", "yes_no_maybe"]))
+    hub_id="qiaojin/PubMedQA", hub_config="pqa_labeled", hub_splits={"all": "train"},
+    hub_row=pubmedqa_hub_row, tags=["qa", "yes_no_maybe"]))
 
 # --- MedQA (USMLE, 4 options) ----------------------------------------------------------------------
 
@@ -162,7 +163,8 @@ register(DatasetSpec(
     name="medmcqa", description="MedMCQA: 4-option questions from Indian medical entrance exams (dev split)",
     source="medmcqa/medmcqa via MIRAGE (rawdata/medmcqa), MIT", splits={"dev": 4183},
     default_split="dev", local_folder="medmcqa", read_local=read_medmcqa,
-    hub_id="openlifescienceai/medmcqa", hub_row=medmcqa_hub_row, tags=["qa", "mcq"]))
+    hub_id="openlifescienceai/medmcqa", hub_splits={"dev": "validation"}, hub_row=medmcqa_hub_row,
+    tags=["qa", "mcq"]))
 
 # --- MMLU, medical subjects ------------------------------------------------------------------------
 
@@ -194,9 +196,13 @@ def read_mmlu(path: Path, split: str) -> Iterator[Sample]:
                       {"subject": subject}, file, n)
 
 
-def mmlu_hub_row(row: dict, index: int, split: str) -> Sample:
-    """cais/mmlu: question, subject, choices (list), answer (0-based int or letter)."""
+def mmlu_hub_row(row: dict, index: int, split: str) -> Sample | None:
+    """cais/mmlu: question, subject, choices (list), answer (0-based int or letter).
+
+    Rows of other subjects (the hub's "all" config holds 57) are skipped."""
     where, n = hub_where("mmlu-medical", split), index + 1
+    if row.get("subject") and clean(row.get("subject")) not in MMLU_SUBJECTS:
+        return None
     choices = need(row, "choices", where, n)
     answer = need(row, "answer", where, n)
     in_range = isinstance(answer, int) and 0 <= answer < len(choices)
@@ -210,4 +216,4 @@ register(DatasetSpec(
     name="mmlu-medical", description="MMLU test, six medical subjects (anatomy ... professional medicine)",
     source="hendrycks/test via MIRAGE (rawdata/mmlu), MIT", splits={"test": 1089},
     default_split="test", local_folder="mmlu_medical", read_local=read_mmlu,
-    hub_id="cais/mmlu", hub_row=mmlu_hub_row, tags=["qa", "mcq"]))
+    hub_id="cais/mmlu", hub_config="all", hub_row=mmlu_hub_row, tags=["qa", "mcq"]))

@@ -50,9 +50,11 @@ def read_xstest(path: Path, split: str) -> Iterator[Sample]:
             yield sample
 
 
-def xstest_hub_row(row: dict, index: int, split: str) -> Sample:
-    """walledai/XSTest (prompt, type, label, focus, note) or the CSV columns."""
-    return xstest_sample(row, index + 1, hub_where("xstest", split), index + 1)
+def xstest_hub_row(row: dict, index: int, split: str) -> Sample | None:
+    """walledai/XSTest (prompt, type, label, focus, note) or the CSV columns; the "safe" and
+    "unsafe" splits keep the rows with that label."""
+    sample = xstest_sample(row, index + 1, hub_where("xstest", split), index + 1)
+    return sample if split == "all" or sample.metadata["label"] == split else None
 
 
 register(DatasetSpec(
@@ -60,7 +62,8 @@ register(DatasetSpec(
     description="XSTest: 250 safe prompts that look unsafe and 200 unsafe contrasts (over-refusal)",
     source="paul-rottger/exaggerated-safety, CC-BY-4.0", splits={"all": 450, "safe": 250, "unsafe": 200},
     default_split="all", local_folder="xstest", read_local=read_xstest,
-    hub_id="walledai/XSTest", hub_row=xstest_hub_row, tags=["safety", "benign", "over-refusal"]))
+    hub_id="walledai/XSTest", hub_splits={"all": "test", "safe": "test", "unsafe": "test"},
+    hub_row=xstest_hub_row, tags=["safety", "benign", "over-refusal"]))
 
 # --- completions with human labels -----------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Model backends behind one interface, named by model strings (see registry.resolve)."""
