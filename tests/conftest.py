@@ -39,3 +39,19 @@ def embedded():
     """The embedded SmolLM2-135M-Instruct behind the hf backend (materialized once per machine)."""
     from medtrust.models.registry import resolve
     return resolve("embedded")
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the medtrust command in-process: returns (exit code, stdout, stderr)."""
+    from medtrust.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = 0
+        try:
+            main(list(argv))
+        except SystemExit as e:
+            code = e.code or 0
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run

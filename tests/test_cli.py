@@ -9,13 +9,6 @@ import pytest
 from medtrust.cli import main
 
 
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,58 +29,58 @@ def assert_clear_error(code, err, *phrases):
     ("openai-api/deepseek", "names no service or no model"),
     ("hf/./no/such/folder", "does not exist"),
 ])
-def test_bad_model_strings(capsys, tmp_path, model, phrase):
-    code, _, err = run_cli(capsys, "generate", "--model", model, "--dataset", "demo-qa", "--runs-dir", str(tmp_path))
+def test_bad_model_strings(cli, tmp_path, model, phrase):
+    code, _, err = cli("generate", "--model", model, "--dataset", "demo-qa", "--runs-dir", str(tmp_path))
     assert_clear_error(code, err, phrase)
     assert not list(tmp_path.iterdir()), "no run folder for a run that never started"
 
 
-def test_unknown_dataset_lists_the_known_ones(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "generate", "--dataset", "medqa5", "--runs-dir", str(tmp_path))
+def test_unknown_dataset_lists_the_known_ones(cli, tmp_path):
+    code, _, err = cli("generate", "--dataset", "medqa5", "--runs-dir", str(tmp_path))
     assert_clear_error(code, err, "Unknown dataset 'medqa5'", "demo-qa", "medqa")
 
 
-def test_missing_data_path(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "generate", "--dataset", "medqa", "--data-path", str(tmp_path / "nope"),
+def test_missing_data_path(cli, tmp_path):
+    code, _, err = cli("generate", "--dataset", "medqa", "--data-path", str(tmp_path / "nope"),
                            "--runs-dir", str(tmp_path))
     assert_clear_error(code, err, "does not exist", "--data-path")
 
 
-def test_malformed_row_names_file_and_row(capsys, tmp_path):
+def test_malformed_row_names_file_and_row(cli, tmp_path):
     bad = tmp_path / "us_4_options_test.jsonl"
     good = '{"question": "Q?", "options": {"A": "a", "B": "b", "C": "c", "D": "d"}, "answer": "a", "answer_idx": "A"}'
     bad.write_text(good + "\n" + good + "\n" + '{"question": "cut' + "\n")
-    code, _, err = run_cli(capsys, "generate", "--dataset", "medqa", "--data-path", str(bad),
+    code, _, err = cli("generate", "--dataset", "medqa", "--data-path", str(bad),
                            "--runs-dir", str(tmp_path / "runs"))
     assert_clear_error(code, err, "row 3", str(bad))
 
 
-def test_unreachable_server(capsys, tmp_path, monkeypatch):
+def test_unreachable_server(cli, tmp_path, monkeypatch):
     port = free_port()
     monkeypatch.setenv("LOCAL_BASE_URL", f"http://127.0.0.1:{port}/v1")
-    code, _, err = run_cli(capsys, "generate", "--model", "openai-api/local/smollm2", "--dataset", "demo-qa",
+    code, _, err = cli("generate", "--model", "openai-api/local/smollm2", "--dataset", "demo-qa",
                            "--limit", "2", "--runs-dir", str(tmp_path), "-q", "-M", "max_retries=0")
     assert_clear_error(code, err, f"127.0.0.1:{port}", "--resume")
 
 
-def test_missing_base_url(capsys, tmp_path, monkeypatch):
+def test_missing_base_url(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("MYSERVICE_BASE_URL", raising=False)
-    code, _, err = run_cli(capsys, "generate", "--model", "openai-api/myservice/m", "--runs-dir", str(tmp_path))
+    code, _, err = cli("generate", "--model", "openai-api/myservice/m", "--runs-dir", str(tmp_path))
     assert_clear_error(code, err, "MYSERVICE_BASE_URL")
 
 
-def test_bad_flag_values_and_config_files(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "generate", "--limit", "0", "--runs-dir", str(tmp_path))
+def test_bad_flag_values_and_config_files(cli, tmp_path):
+    code, _, err = cli("generate", "--limit", "0", "--runs-dir", str(tmp_path))
     assert_clear_error(code, err, "limit")
-    code, _, err = run_cli(capsys, "generate", "--config", str(tmp_path / "none.yaml"))
+    code, _, err = cli("generate", "--config", str(tmp_path / "none.yaml"))
     assert_clear_error(code, err, "none.yaml", "does not exist")
     cfg = tmp_path / "c.yaml"
     cfg.write_text("modle: embedded\n")
-    code, _, err = run_cli(capsys, "generate", "--config", str(cfg))
+    code, _, err = cli("generate", "--config", str(cfg))
     assert_clear_error(code, err, "Invalid configuration", "modle")
-    code, _, err = run_cli(capsys, "generate", "-M", "device", "--runs-dir", str(tmp_path))
+    code, _, err = cli("generate", "-M", "device", "--runs-dir", str(tmp_path))
     assert_clear_error(code, err, "not key=value")
-    code, _, err = run_cli(capsys, "generate", "--resume", str(tmp_path))
+    code, _, err = cli("generate", "--resume", str(tmp_path))
     assert_clear_error(code, err, "is not a run folder")
 
 
@@ -98,19 +91,19 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 @pytest.mark.parametrize("verb", ["generate", "demo", "report", "models", "datasets", "env"])
-def test_help_ends_with_examples(capsys, verb):
-    code, out, _ = run_cli(capsys, verb, "--help")
+def test_help_ends_with_examples(cli, verb):
+    code, out, _ = cli(verb, "--help")
     assert code == 0
     tail = out[out.index("Examples"):]
     assert f"medtrust {verb}" in tail and tail.strip().splitlines()[-1].strip()
 
 
-def test_models_datasets_env(capsys, data_root):
-    code, out, _ = run_cli(capsys, "models")
+def test_models_datasets_env(cli, data_root):
+    code, out, _ = cli("models")
     assert code == 0 and "openai-api/<service>/<model>" in out and "SmolLM2-135M-Instruct.Q4_1.gguf" in out
-    code, out, _ = run_cli(capsys, "env")
+    code, out, _ = cli("env")
     assert code == 0 and "transformers:" in out and "generation cache:" in out
-    code, out, _ = run_cli(capsys, "datasets", "--data-dir", str(data_root), "--count")
+    code, out, _ = cli("datasets", "--data-dir", str(data_root), "--count")
     assert code == 0
     for name, rows in [("medqa", "test: 1273"), ("medmcqa", "dev: 4183"), ("mmlu-medical", "test: 1089"),
                        ("medcalc", "test: 1047"), ("xstest", "all: 450"), ("demo-qa", "test:")]:

@@ -8,6 +8,7 @@ the statistic is undefined (e.g. AUROC of a resample holding one class only), wh
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable, Sequence
 
 import numpy as np
@@ -43,14 +44,16 @@ def bootstrap_ci(arrays: Sequence[Sequence[float]], statistic: Callable[..., flo
         return None
     rng = np.random.default_rng(seed)
     values = []
-    for _ in range(n_resamples):
-        idx = rng.integers(0, n, n)
-        try:
-            v = float(statistic(*(a[idx] for a in arrays)))
-        except (ValueError, ZeroDivisionError, FloatingPointError):
-            continue
-        if not math.isnan(v):
-            values.append(v)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. sklearn's "only one class present": dropped below
+        for _ in range(n_resamples):
+            idx = rng.integers(0, n, n)
+            try:
+                v = float(statistic(*(a[idx] for a in arrays)))
+            except (ValueError, ZeroDivisionError, FloatingPointError):
+                continue
+            if not math.isnan(v):
+                values.append(v)
     if len(values) < n_resamples / 2:
         return None
     alpha = (1 - confidence) / 2
