@@ -28,7 +28,7 @@ def echo(message: str) -> None:
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="show full tracebacks on errors")] = False,
           version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False):
-    STATE["debug"] = debug
+    STATE["debug"] = STATE["debug"] or debug
     if version:
         from medtrust import __version__
         echo(__version__)
@@ -117,9 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     import click
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" in argv:  # accepted anywhere on the line
-        STATE["debug"] = True
-        argv = [a for a in argv if a != "--debug"]
+    STATE["debug"] = "--debug" in argv  # accepted anywhere on the line
+    argv = [a for a in argv if a != "--debug"]
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="medtrust", standalone_mode=False)

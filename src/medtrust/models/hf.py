@@ -162,6 +162,7 @@ def _load(model: str, device: str, dtype, revision, trust_remote_code, attn_impl
     kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     try:
         tok = AutoTokenizer.from_pretrained(source, **kwargs)
         mkw = dict(kwargs, dtype=dtype)
@@ -175,6 +176,7 @@ def _load(model: str, device: str, dtype, revision, trust_remote_code, attn_impl
             "(HF_HUB_OFFLINE=1 uses the local hub cache only)") from e
     finally:
         transformers.logging.set_verbosity(verbosity)
+        transformers.utils.logging.enable_progress_bar()
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
