@@ -108,7 +108,8 @@ def main() -> None:
     rate = {k: t / s for k, (t, s, _) in rows.items()}
     ours = rate["medtrust HFBackend.generate"]
     print(f"\nmodel={args.model} device={backend.device} dtype={backend.info()['dtype']} "
-          f"batch_size={backend.batch_size} threads={torch.get_num_threads()} cpu={platform.processor() or platform.machine()}")
+          f"batch_size={backend.batch_size} threads={torch.get_num_threads()} "
+          f"cpu={platform.processor() or platform.machine()}")
     print(f"work: {len(messages)} questions x {args.samples} samples x <= {args.max_tokens} new tokens, T=1.0\n")
     print("| method | generate calls | tokens | seconds | tokens/s | medtrust speed-up |")
     print("|---|---|---|---|---|---|")

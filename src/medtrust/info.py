@@ -28,7 +28,8 @@ def models_text() -> str:
     lines = ["Model strings:", FORMS, "", "Backend arguments: -M key=value, e.g. -M device=cuda -M dtype=bfloat16 "
              "-M batch_size=64 (hf), -M tensor_parallel_size=2 (vllm), -M concurrency=16 -M images=true (openai).",
              "", "Capabilities:",
-             "  embedded, hf/   logprobs, hidden_states, choice_loglik, trainable (+ images for vision-language models)",
+             "  embedded, hf/   logprobs, hidden_states, choice_loglik, trainable "
+             "(+ images for vision-language models)",
              "  vllm/           logprobs, choice_loglik (+ images for vision-language models)",
              "  openai...       logprobs (unless -M logprobs=false), images with -M images=true",
              "", "Embedded default (SmolLM2-135M-Instruct + all-MiniLM-L6-v2):"]

@@ -2,6 +2,7 @@
 
 import ast
 import math
+import os
 import re
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from medtrust.data import calc
 from medtrust.errors import DataError
 
-MEDCALC = Path(__file__).resolve().parents[3] / "shared" / "data" / "medcalc" / "test.parquet"
+DATA = Path(os.environ.get("MEDTRUST_TEST_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+MEDCALC = DATA / "medcalc" / "test.parquet"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -142,7 +144,7 @@ MEDCALC_ROWS = [
 ]
 
 
-@pytest.mark.skipif(not MEDCALC.exists(), reason="MedCalc-Bench copy not present")
+@pytest.mark.usefixtures("data_root")
 @pytest.mark.parametrize("name,rows,fn", MEDCALC_ROWS, ids=[r[0] for r in MEDCALC_ROWS])
 def test_matches_medcalc_bench_ground_truth(name, rows, fn):
     import pandas as pd
@@ -155,7 +157,7 @@ def test_matches_medcalc_bench_ground_truth(name, rows, fn):
         assert fn(entities) == pytest.approx(float(r["Ground Truth Answer"]), rel=2e-3, abs=2e-3), r["Row Number"]
 
 
-@pytest.mark.skipif(not MEDCALC.exists(), reason="MedCalc-Bench copy not present")
+@pytest.mark.usefixtures("data_root")
 def test_free_water_deficit_matches_medcalc_row_467():
     # MedCalc-Bench: 142 lb x 0.453592 = 64.41 kg; 0.6 x 64.41 x (137/140 - 1) = -0.828 L
     assert calc.free_water_deficit(137, 142 * 0.453592, 23, female=False) == pytest.approx(-0.828, abs=1e-3)

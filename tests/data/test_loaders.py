@@ -17,16 +17,8 @@ from medtrust.data.registry import load_dataset
 from medtrust.errors import DataError
 
 DATA = Path(os.environ.get("MEDTRUST_TEST_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"no benchmark data at {DATA}")
+needs_data = pytest.mark.usefixtures("data_root")  # fails loudly when ../shared/data is missing
 
-
-@pytest.fixture(autouse=True)
-def _registry(monkeypatch):
-    # The registry also imports the built-in sets; tolerate their absence while they are written.
-    try:
-        import medtrust.data.builtin_sets  # noqa: F401
-    except ModuleNotFoundError:
-        monkeypatch.setattr(registry, "_ensure_registered", lambda: None)
 
 
 def load(name, folder, split=None, **kw):

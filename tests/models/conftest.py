@@ -74,7 +74,7 @@ def unused_port() -> int:
 def llama_server(tmp_path_factory) -> LlamaServer:
     """Start llama.cpp's OpenAI-compatible server on the embedded SmolLM2 GGUF; stop it afterwards."""
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] is not installed (pip install 'medtrust[dev]')")
+        pytest.fail("llama-cpp-python[server] is not installed: run `make test` (the dev extra installs it)")
     from medtrust.models.embedded import gguf_path
 
     port = free_port()

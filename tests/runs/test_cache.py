@@ -49,7 +49,8 @@ def test_hidden_states_survive_the_cache(tmp_path, embedded):
     first = backend.generate([req])[0][0]
     second = backend.generate([req])[0][0]
     assert backend.hits == 1
-    assert (first.hidden["slt"] == second.hidden["slt"]).all() and second.hidden["tbg"].shape == first.hidden["tbg"].shape
+    assert (first.hidden["slt"] == second.hidden["slt"]).all()
+    assert second.hidden["tbg"].shape == first.hidden["tbg"].shape
 
 
 def test_loglik_is_cached(tmp_path, embedded):

@@ -24,17 +24,7 @@ LANGS = {"en": ("en",), "zh": ("zh",), "all": ("en", "zh")}
 
 # The nine AMA Code of Medical Ethics principles, as numbered by MedSafetyBench; the same short names
 # as the medsafetybench loader (loaders/safety.py), so metrics per category line up across both.
-CATEGORY_NAMES = {
-    1: "Competence, compassion and respect for human dignity",
-    2: "Professionalism and honesty",
-    3: "Respect for the law and patients' best interests",
-    4: "Patient rights and confidentiality",
-    5: "Continued study and scientific knowledge",
-    6: "Freedom to choose whom to serve",
-    7: "Community and public health",
-    8: "Responsibility to the patient as paramount",
-    9: "Medical care for all",
-}
+from medtrust.data.loaders.safety import MEDSAFETY_CATEGORIES as CATEGORY_NAMES  # noqa: E402
 
 
 @lru_cache(maxsize=None)

@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from medtrust.errors import BackendUnavailable, MedtrustError
-from medtrust.models.base import (Backend, Capability, Completion, GenerationRequest, LoglikRequest,
-                                  LoglikResult, ProgressFn)
+from medtrust.models.base import (
+    Backend,
+    Capability,
+    Completion,
+    GenerationRequest,
+    LoglikRequest,
+    LoglikResult,
+    ProgressFn,
+)
 from medtrust.models.hf_generation import GenerationChunk, plan_chunks, run_chunk
 from medtrust.models.hf_loglik import score_loglik
 

@@ -70,7 +70,8 @@ def render_report(run: RunFolder | str | Path) -> Path:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     page = env.get_template("report.html.j2").render(
         title=f"medtrust {study.title or study.name}: {config.get('model')} on {config.get('dataset')}",
-        run_name=run.path.name, results=results, config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+        run_name=run.path.name, results=results,
+        config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
         metrics=metric_rows(results.get("metrics", {})),
         sections=[Section(s.title, Markup(s.html)) for s in sections],
         columns=columns, rows_json=Markup(_json_for_script(rows)),

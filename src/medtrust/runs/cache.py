@@ -18,8 +18,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from medtrust.models.base import (Backend, Completion, GenerationRequest, LoglikRequest, LoglikResult,
-                                  ProgressFn)
+from medtrust.models.base import (
+    Backend,
+    Completion,
+    GenerationRequest,
+    LoglikRequest,
+    LoglikResult,
+    ProgressFn,
+)
 
 #: info() keys that change speed, not outputs
 VOLATILE = {"batch_size", "concurrency", "timeout", "max_retries"}

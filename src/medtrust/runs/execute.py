@@ -118,9 +118,9 @@ def execute(study: Study, config: RunConfig, resume: str | None = None, progress
                             f"finish it with: medtrust {study.name} --resume {run.path}") from None
     except MedtrustError as e:
         bar.close()
+        resume_hint = f"finish with: medtrust {study.name} --resume {run.path}"
         raise MedtrustError(f"{e.problem}\n{len(run.done_ids())} of {len(samples)} samples are saved in {run.path}.",
-                            (e.fix + "; then " if e.fix else "") + f"finish with: medtrust {study.name} --resume {run.path}"
-                            ) from e
+                            (e.fix + "; then " if e.fix else "") + resume_hint) from e
     bar.close()
     finish(study, run, config, backend, started, len(samples))
     return run

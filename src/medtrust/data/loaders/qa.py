@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from medtrust.data.loaders._common import (as_int, clean, find_file, glob_files, hub_where, mcq, need,
-                                           read_csv, read_json, read_jsonl)
+from medtrust.data.loaders._common import (
+    as_int,
+    clean,
+    find_file,
+    hub_where,
+    mcq,
+    need,
+    read_csv,
+    read_json,
+    read_jsonl,
+)
 from medtrust.data.registry import DatasetSpec, malformed, register
 from medtrust.data.schema import LETTERS, Sample
 from medtrust.errors import DataError

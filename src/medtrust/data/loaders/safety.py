@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from medtrust.data.loaders._common import (as_int, clean, find_file, glob_files, hub_where, need,
-                                           read_csv)
+from medtrust.data.loaders._common import as_int, clean, find_file, glob_files, hub_where, need, read_csv
 from medtrust.data.registry import DatasetSpec, malformed, register
 from medtrust.data.schema import Sample
 from medtrust.errors import DataError
