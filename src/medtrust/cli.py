@@ -111,6 +111,16 @@ def env():
     echo(env_text())
 
 
+# ------------------------------------------------------------------------------ study verbs
+def _register_studies() -> None:
+    from medtrust.studies import cli_modules
+    for module in cli_modules():
+        module.register(app)
+
+
+_register_studies()
+
+
 # -------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> None:
     """Entry point: clear one-line errors for bad input, tracebacks only with --debug."""

@@ -47,6 +47,17 @@ class Study:
         """Metrics from the saved records (no model needed)."""
         return {}
 
+    def postprocess(self, records: list[dict[str, Any]], config: RunConfig,
+                    run: RunFolder) -> list[dict[str, Any]] | None:
+        """After all samples are written: return updated records to rewrite samples.jsonl with
+        (e.g. scores that need the whole run, like a probe trained on a training split), or None."""
+        return None
+
+    def rescore_record(self, record: dict[str, Any], config: RunConfig, run: RunFolder) -> dict[str, Any]:
+        """Recompute a saved record's derived fields under ``config`` without the generator
+        (``--rescore``). Studies that support re-scoring override this."""
+        raise MedtrustError(f"The {self.name} study cannot re-score saved runs.", "run the study again instead")
+
     def report_sections(self, run: RunFolder, records: list[dict], results: dict) -> list:
         """Extra report sections (plots, tables) for this study."""
         return []
@@ -57,7 +68,8 @@ class Study:
 
 
 def get_study(name: str) -> Study:
-    import medtrust.studies  # noqa: F401  (registers every study)
+    from medtrust.studies import load_studies
+    load_studies()
     if name not in STUDIES:
         raise MedtrustError(f"Unknown study '{name}'.", f"use one of: {', '.join(sorted(STUDIES))}")
     return STUDIES[name]()
@@ -133,6 +145,10 @@ def finish(study: Study, run: RunFolder, config: RunConfig, backend: Backend | N
     from medtrust.report.html import render_report
 
     records = run.samples()
+    updated = study.postprocess(records, config, run)
+    if updated is not None:
+        run.rewrite_samples(updated)
+        records = updated
     results = {"study": study.name, "model": config.model, "dataset": config.dataset,
                "n": len(records), "expected": expected, "seed": config.seed,
                "metrics": study.summarize(records, config)}
@@ -161,3 +177,42 @@ def _progress_bar(total: int, done: int, label: str, enabled: bool):
         return _NoBar()
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=done, desc=label, unit="sample", dynamic_ncols=True)
+
+
+def rescore(study: Study, source: str, overrides: dict[str, Any], progress: bool = True) -> RunFolder:
+    """A new run folder holding a saved run's records re-scored under ``overrides`` (e.g. another
+    entailment method or judge), without loading the generator. The source run is not changed."""
+    src = RunFolder.open(source)
+    values = {**src.config, **{k: v for k, v in overrides.items() if v is not None and v != {}}}
+    config = study.config_class(**values)
+    if src.config.get("study") != study.name:
+        raise MedtrustError(f"'{source}' is a {src.config.get('study')} run, not a {study.name} run.",
+                            f"re-score it with: medtrust {src.config.get('study')} --rescore {source}")
+    records = src.samples()
+    if not records:
+        raise MedtrustError(f"'{source}' holds no samples to re-score.", "run the study first")
+    run = RunFolder.create(config.runs_dir, study.name, config.model,
+                           {**config.model_dump(), "rescored_from": str(src.path)})
+    _link_arrays(src, run)
+    started = time.time()
+    bar = _progress_bar(len(records), 0, f"{study.name} rescore", progress)
+    out = []
+    for r in records:
+        out.append(study.rescore_record(r, config, run))
+        bar.update(1)
+    bar.close()
+    run.append(out)
+    finish(study, run, config, None, started, len(records))
+    return run
+
+
+def _link_arrays(src: RunFolder, dst: RunFolder) -> None:
+    """Saved arrays (hidden states) are shared with the re-scored run by a symlink, or copied."""
+    import shutil
+
+    from medtrust.runs.folder import ARRAYS
+    if (src.path / ARRAYS).exists():
+        try:
+            (dst.path / ARRAYS).symlink_to((src.path / ARRAYS).resolve(), target_is_directory=True)
+        except OSError:
+            shutil.copytree(src.path / ARRAYS, dst.path / ARRAYS)
