@@ -112,6 +112,21 @@ def test_hidden_states_match_a_forward_pass(embedded):
     assert abs(full[:, pos] - c.hidden["slt"]).max() < 1e-3
 
 
+def test_shared_prompt_prefill_gives_the_same_hidden_states_and_greedy_text(embedded):
+    """n > 1 runs each distinct prompt once and copies its cache; results equal the plain path."""
+    reqs = [GenerationRequest(messages=ask(q), n=3, temperature=0.0, max_tokens=10, hidden_states=True,
+                              logprobs=True) for q in QUESTIONS[:2]]
+    shared = embedded.generate(reqs)
+    plain = [embedded.generate([GenerationRequest(messages=r.messages, temperature=0.0, max_tokens=10,
+                                                  hidden_states=True, logprobs=True)])[0][0] for r in reqs]
+    for comps, ref in zip(shared, plain):
+        for c in comps:
+            assert c.token_ids == ref.token_ids
+            assert max(abs(a - b) for a, b in zip(c.token_logprobs, ref.token_logprobs)) < 1e-4
+            assert abs(c.hidden["tbg"] - ref.hidden["tbg"]).max() < 1e-3
+            assert abs(c.hidden["slt"] - ref.hidden["slt"]).max() < 1e-3
+
+
 def test_stop_strings_cut_text_and_tokens(embedded):
     req = GenerationRequest(messages=ask("List three symptoms of flu, one per line."), n=1, temperature=0.0,
                             max_tokens=40, stop=("\n",), logprobs=True)

@@ -114,13 +114,14 @@ def run_chunk(backend: "HFBackend", chunk: GenerationChunk) -> list[Completion]:
         return_dict_in_generate=True, output_hidden_states=req.hidden_states,
         stop_strings=list(req.stop) if req.stop else None)
     recorder = LogprobRecorder() if req.logprobs else None
+    input_ids, attention = input_ids.to(model.device), attention.to(model.device)
+    extra = shared_prefix_cache(model, input_ids, attention, chunk.slots) if width > 1 else {}
     if chunk.seed is not None:
         torch.manual_seed(chunk.seed)
     with torch.inference_mode():
-        out = model.generate(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device),
-                             generation_config=config,
+        out = model.generate(input_ids=input_ids, attention_mask=attention, generation_config=config,
                              logits_processor=LogitsProcessorList([recorder] if recorder else []),
-                             tokenizer=tok if req.stop else None)
+                             tokenizer=tok if req.stop else None, **extra)
     new_tokens = out.sequences[:, width:]
     logprobs = recorder.finish(new_tokens) if recorder else None
     token_rows = new_tokens.cpu().tolist()
@@ -141,6 +142,41 @@ def run_chunk(backend: "HFBackend", chunk: GenerationChunk) -> list[Completion]:
             completion.hidden = _hidden_at(out.hidden_states, row, len(ids))
         completions.append(completion)
     return completions
+
+
+def shared_prefix_cache(model, input_ids, attention, slots: list[tuple[int, int]]) -> dict:
+    """When rows repeat a prompt (the n samples of a request), run each distinct prompt once and
+    copy its key/value cache to its rows; ``generate`` then only processes the last prompt token.
+
+    Returns the keyword argument for ``generate`` (empty when no prompt repeats or the model's
+    cache cannot be copied row-wise). Positions follow ``generate``'s own rule for left padding.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    firsts = [i for i, (req, _) in enumerate(slots) if i == 0 or slots[i - 1][0] != req]
+    if len(firsts) == len(slots):
+        return {}
+    starts = torch.zeros(len(slots), dtype=torch.long)
+    starts[firsts] = 1
+    owner = (starts.cumsum(0) - 1).to(input_ids.device)  # row -> index of its distinct prompt
+    ids, mask = input_ids[firsts, :-1], attention[firsts, :-1]
+    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    with torch.inference_mode():
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+    cache = out.past_key_values
+    if not isinstance(cache, DynamicCache) or not hasattr(cache, "batch_select_indices"):
+        return {}
+    cache.batch_select_indices(owner)
+    return {_CACHE_KWARG: cache}
+
+
+def _cache_kwarg() -> str:
+    import transformers
+    return "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
+
+
+_CACHE_KWARG = _cache_kwarg()
 
 
 def end_token_ids(backend: "HFBackend") -> list[int]:
