@@ -39,7 +39,8 @@ test-unit: install
 	$(BIN)/python -m pytest -q -m "not integration and not server"
 
 bench: install
-	$(BIN)/python bench/generation.py
+	$(BIN)/pip install -e ".[bench]"
+	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
