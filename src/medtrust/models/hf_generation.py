@@ -94,34 +94,47 @@ class LogprobRecorder:
 def run_chunk(backend: "HFBackend", chunk: GenerationChunk) -> list[Completion]:
     """One ``model.generate`` call over the chunk's rows; completions in row order."""
     import torch
-    from transformers import GenerationConfig, LogitsProcessorList
 
-    tok, model = backend.tokenizer, backend.model
-    req = chunk.request
+    model = backend.model
     width = max(len(p) for p in chunk.prompts)
-    pad_id = tok.pad_token_id
-    input_ids = torch.full((len(chunk.prompts), width), pad_id, dtype=torch.long)
+    input_ids = torch.full((len(chunk.prompts), width), backend.tokenizer.pad_token_id, dtype=torch.long)
     attention = torch.zeros_like(input_ids)
     for row, ids in enumerate(chunk.prompts):
         input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
         attention[row, width - len(ids):] = 1
+    input_ids, attention = input_ids.to(model.device), attention.to(model.device)
+    extra = shared_prefix_cache(model, input_ids, attention, chunk.slots) if width > 1 else {}
+    return generate_rows(backend, chunk.request, {"input_ids": input_ids, "attention_mask": attention},
+                         chunk.seed, extra)
+
+
+def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, seed: int | None,
+                  extra: dict | None = None, num_return_sequences: int = 1) -> list[Completion]:
+    """``model.generate`` on prepared (left-padded) inputs; one Completion per output row.
+
+    Token log-probs are recorded while generating; text is cut at end tokens and stop strings.
+    """
+    import torch
+    from transformers import GenerationConfig, LogitsProcessorList
+
+    tok, model = backend.tokenizer, backend.model
+    width = inputs["input_ids"].shape[1]
+    pad_id = tok.pad_token_id
     eos_ids = end_token_ids(backend)
     sample = req.temperature > 0
     config = GenerationConfig(
-        max_new_tokens=req.max_tokens, do_sample=sample, num_return_sequences=1,
+        max_new_tokens=req.max_tokens, do_sample=sample, num_return_sequences=num_return_sequences,
         temperature=req.temperature if sample else None, top_p=req.top_p if sample else None,
         top_k=0 if sample else None, pad_token_id=pad_id, eos_token_id=eos_ids,
         return_dict_in_generate=True, output_hidden_states=req.hidden_states,
         stop_strings=list(req.stop) if req.stop else None)
     recorder = LogprobRecorder() if req.logprobs else None
-    input_ids, attention = input_ids.to(model.device), attention.to(model.device)
-    extra = shared_prefix_cache(model, input_ids, attention, chunk.slots) if width > 1 else {}
-    if chunk.seed is not None:
-        torch.manual_seed(chunk.seed)
+    if seed is not None:
+        torch.manual_seed(seed)
     with torch.inference_mode():
-        out = model.generate(input_ids=input_ids, attention_mask=attention, generation_config=config,
+        out = model.generate(**inputs, generation_config=config,
                              logits_processor=LogitsProcessorList([recorder] if recorder else []),
-                             tokenizer=tok if req.stop else None, **extra)
+                             tokenizer=tok if req.stop else None, **(extra or {}))
     new_tokens = out.sequences[:, width:]
     logprobs = recorder.finish(new_tokens) if recorder else None
     token_rows = new_tokens.cpu().tolist()
