@@ -64,6 +64,9 @@ class HFBackend(Backend):
     ``add_bos_token`` (log-likelihood scoring, as lm-evaluation-harness).
     """
 
+    #: rows per generate call when -M batch_size is not given (cuda, other devices)
+    default_batch = (256, 64)
+
     def __init__(self, model: str, name: str | None = None, device: str | None = None,
                  dtype: str | None = None, batch_size: int | None = None, revision: str | None = None,
                  trust_remote_code: bool = False, attn_implementation: str | None = None,
@@ -73,13 +76,17 @@ class HFBackend(Backend):
         self.device = pick_device(device)
         self.revision = revision
         self.add_bos_token = add_bos_token
-        self.tokenizer, self.model = _load(model, self.device, pick_dtype(dtype, self.device), revision,
-                                           trust_remote_code, attn_implementation)
-        self.batch_size = int(batch_size or (256 if self.device.startswith("cuda") else 64))
+        self.load(model, pick_dtype(dtype, self.device), revision, trust_remote_code, attn_implementation)
+        self.batch_size = int(batch_size or self.default_batch[0 if self.device.startswith("cuda") else 1])
         if self.batch_size < 1:
             raise MedtrustError(f"batch_size must be at least 1, got {batch_size}.", "use -M batch_size=32")
         self.max_length = int(max_length or min(getattr(self.model.config, "max_position_embeddings", 2048)
                                                 or 2048, 32768))
+
+    def load(self, model: str, dtype, revision, trust_remote_code, attn_implementation) -> None:
+        """Load ``self.tokenizer`` and ``self.model`` and set ``self.capabilities``."""
+        self.tokenizer, self.model = _load(model, self.device, dtype, revision, trust_remote_code,
+                                           attn_implementation)
         self.capabilities = frozenset({Capability.LOGPROBS, Capability.HIDDEN_STATES,
                                        Capability.CHOICE_LOGLIK, Capability.TRAINABLE})
 

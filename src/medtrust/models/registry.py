@@ -67,6 +67,9 @@ def resolve(model: str, **kwargs: Any) -> Backend:
         return embedded_backend(**kwargs)
     if backend == "hf":
         from medtrust.models.hf import HFBackend
+        from medtrust.models.hf_vision import HFVisionBackend, is_vision_language
+        if is_vision_language(rest, kwargs.get("revision"), kwargs.get("trust_remote_code", False)):
+            return HFVisionBackend(rest, name=model, **kwargs)
         return HFBackend(rest, name=model, **kwargs)
     if backend == "vllm":
         from medtrust.models.vllm import VLLMBackend
