@@ -60,7 +60,7 @@ def datasets_table(data_dir: str | None, count: bool) -> None:
                         continue
                     path = Path(root) / spec.local_folder
                 rows = len(load_dataset(name, path=path, split=split))
-            splits.append(f"{split}: {rows}")
+            splits.append(f"{split}: {rows if rows is not None else '?'}")
         table.add_row(name, "\n".join(splits), spec.source, spec.description)
     Console().print(table)
 

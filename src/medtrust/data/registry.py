@@ -24,7 +24,7 @@ class DatasetSpec:
     """How to find and read one dataset.
 
     ``splits`` maps each split to its row count as distributed (documentation and a sanity
-    check); ``local_folder`` is the folder name under a data root (``$MEDTRUST_DATA_DIR``).
+    check; None where this project has not counted it); ``local_folder`` is the folder name under a data root (``$MEDTRUST_DATA_DIR``).
     On the hub, ``hub_config`` names the dataset config and ``hub_splits`` maps our split names
     to the hub's (e.g. medmcqa "dev" -> "validation"); ``hub_row`` may return None to skip a row
     (e.g. to keep only the safe prompts of XSTest for our "safe" split).
@@ -33,7 +33,7 @@ class DatasetSpec:
     name: str
     description: str
     source: str
-    splits: dict[str, int]
+    splits: dict[str, int | None]
     default_split: str
     local_folder: str | None = None
     read_local: LocalReader | None = None
@@ -58,7 +58,7 @@ def register(spec: DatasetSpec) -> DatasetSpec:
 
 def _ensure_registered() -> None:
     # Importing the modules registers their datasets.
-    from medtrust.data import builtin_sets, loaders  # noqa: F401
+    from medtrust.data import builtin_sets, demo_images, loaders  # noqa: F401
 
 
 def get_spec(name: str) -> DatasetSpec:

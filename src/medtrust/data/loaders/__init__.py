@@ -8,6 +8,7 @@ rows of a Hugging Face dataset (``--data-path hf:<id>`` or a local ``datasets`` 
 - safety: ``medsafetybench``, ``figstep``
 - xstest: ``xstest``, ``xstest-completions``
 - medcalc: ``medcalc``
+- vqa: ``image-manifest``, ``vqa-rad``, ``slake``, ``pathvqa`` (image questions)
 """
 
-from medtrust.data.loaders import bioasq, medcalc, qa, safety, xstest  # noqa: F401
+from medtrust.data.loaders import bioasq, medcalc, qa, safety, vqa, xstest  # noqa: F401
