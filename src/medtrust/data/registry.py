@@ -24,7 +24,8 @@ class DatasetSpec:
     """How to find and read one dataset.
 
     ``splits`` maps each split to its row count as distributed (documentation and a sanity
-    check; None where this project has not counted it); ``local_folder`` is the folder name under a data root (``$MEDTRUST_DATA_DIR``).
+    check; None where this project has not counted it); ``local_folder`` is the folder name
+    under a data root (``$MEDTRUST_DATA_DIR``).
     On the hub, ``hub_config`` names the dataset config and ``hub_splits`` maps our split names
     to the hub's (e.g. medmcqa "dev" -> "validation"); ``hub_row`` may return None to skip a row
     (e.g. to keep only the safe prompts of XSTest for our "safe" split).
