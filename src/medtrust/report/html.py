@@ -67,6 +67,7 @@ def render_report(run: RunFolder | str | Path) -> Path:
     sections = study.report_sections(run, records, results)
     rows = [study.browse_row(r) for r in records]
     columns = list(rows[0].keys()) if rows else ["id"]
+    thumbs = record_thumbnails(records, run.path)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     page = env.get_template("report.html.j2").render(
         title=f"medtrust {study.title or study.name}: {config.get('model')} on {config.get('dataset')}",
@@ -75,10 +76,29 @@ def render_report(run: RunFolder | str | Path) -> Path:
         metrics=metric_rows(results.get("metrics", {})),
         sections=[Section(s.title, Markup(s.html)) for s in sections],
         columns=columns, rows_json=Markup(_json_for_script(rows)),
-        records_json=Markup(_json_for_script(records)),
+        records_json=Markup(_json_for_script(records)), thumbs_json=Markup(_json_for_script(thumbs)),
         versions=results.get("versions", {}))
     run.report_path.write_text(page, encoding="utf-8")
     return run.report_path
+
+
+MAX_THUMBNAILS = 400
+
+
+def record_thumbnails(records: list[dict], base: Path) -> dict[str, str]:
+    """Thumbnails (data URLs) of the image files records name in their "images" list, keyed by
+    the path as written; paths may be relative to the run folder. At most MAX_THUMBNAILS."""
+    from medtrust.report.plots import thumbnail_data_url
+    out: dict[str, str] = {}
+    for r in records:
+        for p in r.get("images") or []:
+            if p in out or len(out) >= MAX_THUMBNAILS:
+                continue
+            path = Path(p) if Path(p).is_absolute() else base / p
+            url = thumbnail_data_url(path)
+            if url:
+                out[p] = url
+    return out
 
 
 def table_html(header: list[str], rows: list[list[Any]]) -> str:

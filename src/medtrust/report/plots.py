@@ -34,3 +34,17 @@ def image_file_html(path, alt: str, max_width: int = 240) -> str:
     data = base64.b64encode(p.read_bytes()).decode()
     return (f'<img class="thumb" style="max-width:{max_width}px" alt="{html.escape(alt)}" '
             f'src="data:image/{kind};base64,{data}">')
+
+
+def thumbnail_data_url(path, max_side: int = 160) -> str | None:
+    """A small JPEG data URL of an image file (None if it cannot be read): report thumbnails."""
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            img.thumbnail((max_side, max_side))
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=80)
+    except (OSError, ValueError):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -50,7 +50,7 @@ class GenerateStudy(Study):
                     for m in messages]
         outputs = backend.generate(requests)
         return [{"id": s.id, "question": s.question, "gold": s.answer_text(), "answer_type": s.answer_type,
-                 "metadata": s.metadata, "prompt": m, "prompt_hash": prompt_hash(m),
+                 "images": s.images, "metadata": s.metadata, "prompt": m, "prompt_hash": prompt_hash(m),
                  "completions": [c.to_dict() for c in outs]}
                 for s, m, outs in zip(samples, messages, outputs)]
 
