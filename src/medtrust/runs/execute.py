@@ -58,6 +58,11 @@ class Study:
         (``--rescore``). Studies that support re-scoring override this."""
         raise MedtrustError(f"The {self.name} study cannot re-score saved runs.", "run the study again instead")
 
+    def rescore_batch(self, records: list[dict[str, Any]], config: RunConfig, run: RunFolder) -> list[dict[str, Any]]:
+        """Re-score a batch of saved records (``config.batch_size`` at a time); studies whose scoring
+        calls a model override this to batch those calls. Default: ``rescore_record`` on each."""
+        return [self.rescore_record(r, config, run) for r in records]
+
     def report_sections(self, run: RunFolder, records: list[dict], results: dict) -> list:
         """Extra report sections (plots, tables) for this study."""
         return []
@@ -112,7 +117,10 @@ def execute(study: Study, config: RunConfig, resume: str | None = None, progress
     if len(set(ids)) != len(ids):
         raise MedtrustError(f"Dataset '{config.dataset}' has repeated sample ids.", "make the ids unique")
     purpose = f"The {study.name} study"
-    backend = backend or open_backend(config, study.needs(config), purpose)
+    needs = study.needs(config) | ({Capability.IMAGES} if any(s.images for s in samples) else set())
+    if Capability.IMAGES in needs and not study.needs(config) >= {Capability.IMAGES}:
+        purpose = f"The {study.name} study on '{config.dataset}' (a dataset of images)"
+    backend = backend or open_backend(config, needs, purpose)
     if not resume:
         run = RunFolder.create(config.runs_dir, study.name, config.model, config.model_dump())
     done = run.done_ids()
@@ -197,9 +205,10 @@ def rescore(study: Study, source: str, overrides: dict[str, Any], progress: bool
     started = time.time()
     bar = _progress_bar(len(records), 0, f"{study.name} rescore", progress)
     out = []
-    for r in records:
-        out.append(study.rescore_record(r, config, run))
-        bar.update(1)
+    for start in range(0, len(records), config.batch_size):
+        batch = records[start:start + config.batch_size]
+        out.extend(study.rescore_batch(batch, config, run))
+        bar.update(len(batch))
     bar.close()
     run.append(out)
     finish(study, run, config, None, started, len(records))
