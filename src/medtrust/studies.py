@@ -13,9 +13,11 @@ from types import ModuleType
 
 STUDY_MODULES = [
     "medtrust.runs.generate",
+    "medtrust.reasoning.study",
 ]
 
 CLI_MODULES: list[str] = [
+    "medtrust.reasoning.cli",
 ]
 
 

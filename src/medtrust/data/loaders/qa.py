@@ -35,7 +35,8 @@ def pubmedqa_sample(pubid: str, rec: dict, where, n) -> Sample:
     decision = str(need(rec, "final_decision", where, n)).lower()
     if decision not in PUBMEDQA_CHOICES:
         raise malformed(where, n, f"final_decision must be yes, no or maybe, got {decision!r}")
-    if len(labels) == len(contexts):  # keep the section names: "BACKGROUND: ..."
+    labelled = len(labels) == len(contexts)
+    if labelled:  # keep the section names: "BACKGROUND: ..."
         context = "\n".join(f"{lab}: {txt}" for lab, txt in zip(labels, contexts))
     else:
         context = "\n".join(contexts)
@@ -43,7 +44,9 @@ def pubmedqa_sample(pubid: str, rec: dict, where, n) -> Sample:
                   choices=list(PUBMEDQA_CHOICES), context=context,
                   metadata={"language": "en", "pubid": str(pubid),
                             "long_answer": clean(rec.get("LONG_ANSWER")),
-                            "meshes": list(rec.get("MESHES") or []), "year": clean(rec.get("YEAR"))})
+                            "meshes": list(rec.get("MESHES") or []), "year": clean(rec.get("YEAR")),
+                            # the labels put before the sections (harness-style prompts remove them)
+                            "section_labels": [str(lab) for lab in labels] if labelled else []})
 
 
 def read_pubmedqa(path: Path, split: str) -> Iterator[Sample]:
