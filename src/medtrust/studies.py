@@ -13,10 +13,14 @@ from types import ModuleType
 
 STUDY_MODULES = [
     "medtrust.runs.generate",
+    "medtrust.safety.study",
+    "medtrust.hallucination.study",
     "medtrust.reasoning.study",
 ]
 
 CLI_MODULES: list[str] = [
+    "medtrust.safety.cli",
+    "medtrust.hallucination.cli",
     "medtrust.reasoning.cli",
 ]
 

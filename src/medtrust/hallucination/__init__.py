@@ -1,0 +1,2 @@
+"""Hallucination detection: sampling, entailment clustering, uncertainty estimators (semantic
+entropy and its rivals), correctness, metrics, semantic entropy probes, report and CLI."""

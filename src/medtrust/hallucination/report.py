@@ -1,0 +1,100 @@
+"""Report sections of the hallucination study: estimators x metrics with intervals, ROC curves,
+rejection-accuracy curves, and each question's answers grouped by cluster with their log-probs."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from medtrust.hallucination.metrics import METRICS, rejection_curve, roc_points
+from medtrust.report.html import Section, fmt, table_html
+
+MAX_QUESTIONS_SHOWN = 60
+
+
+def _cell(m: dict | None) -> str:
+    if not m:
+        return ""
+    if m.get("value") is None:
+        return f"n/a ({m.get('note', '')})" if m.get("note") else "n/a"
+    ci = m.get("ci")
+    return f"{fmt(m['value'])} [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else fmt(m["value"])
+
+
+def metrics_table(results: dict) -> str:
+    """Estimators as rows, metrics as columns, each cell 'value [90% CI]'."""
+    est = results.get("metrics", {}).get("estimators", {})
+    names = list(METRICS)
+    rows = [[name, *[_cell(vals.get(m)) for m in names], str(next(iter(vals.values()), {}).get("n", ""))]
+            for name, vals in est.items()]
+    return table_html(["estimator", *names, "n"], rows)
+
+
+def _graded(records: list[dict]) -> list[dict]:
+    return [r for r in records if r.get("role", "eval") == "eval" and r.get("correct") is not None]
+
+
+def _curves(records: list[dict], kind: str) -> str | None:
+    from medtrust.report.plots import figure_html, new_figure
+    graded = _graded(records)
+    correct = [float(r["correct"]) for r in graded]
+    if len(set(correct)) < 2 and kind == "roc":
+        return None
+    names = sorted({n for r in graded for n, v in (r.get("scores") or {}).items() if v is not None})
+    fig, ax = new_figure(7, 4.6)
+    for name in names:
+        pairs = [(c, r["scores"][name]) for c, r in zip(correct, graded) if r["scores"].get(name) is not None]
+        if len(pairs) < 2:
+            continue
+        cs, us = [p[0] for p in pairs], [p[1] for p in pairs]
+        if kind == "roc":
+            if len(set(cs)) < 2:
+                continue
+            x, y = roc_points(cs, us)
+        else:
+            x, y = rejection_curve(cs, us)
+        ax.plot(x, y, label=name, linewidth=1.3)
+    if kind == "roc":
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("false positive rate (right answers flagged)")
+        ax.set_ylabel("true positive rate (wrong answers flagged)")
+    else:
+        ax.set_xlabel("share of questions answered (most uncertain rejected first)")
+        ax.set_ylabel("accuracy on answered questions")
+    ax.legend(fontsize=7, ncol=2)
+    return figure_html(fig, "ROC curves" if kind == "roc" else "rejection-accuracy curves")
+
+
+def question_html(r: dict[str, Any]) -> str:
+    """One question: the low-temperature answer, then the samples grouped by cluster with their
+    mean token log-prob and sum."""
+    from medtrust.hallucination.estimators import mean_loglik, sum_loglik
+    e = html.escape
+    low = r.get("low_t_answer", {})
+    mark = {True: "right", False: "wrong", None: "not graded"}[r.get("correct")]
+    scores = r.get("scores") or {}
+    out = [f"<details><summary><b>{e(r['id'])}</b> ({mark}; SE {fmt(scores.get('semantic_entropy'))}, "
+           f"{fmt(scores.get('num_clusters'))} clusters) {e(r.get('question', '')[:160])}</summary>",
+           f"<p>gold: {e(str(r.get('gold')))}<br>low-T answer: <i>{e(low.get('text', ''))}</i> "
+           f"(cluster {low.get('cluster')}, mean log-prob {fmt(mean_loglik(low.get('token_logprobs')))})</p><ul>"]
+    clusters: dict[int, list[dict]] = {}
+    for a in r.get("answers", []):
+        clusters.setdefault(a.get("cluster", -1), []).append(a)
+    for cid in sorted(clusters):
+        items = "".join(f"<li>{e(a['text'])} <small>(mean {fmt(mean_loglik(a.get('token_logprobs')))}, "
+                        f"sum {fmt(sum_loglik(a.get('token_logprobs')))})</small></li>" for a in clusters[cid])
+        out.append(f"<li>cluster {cid} ({len(clusters[cid])} answers)<ul>{items}</ul></li>")
+    out.append("</ul></details>")
+    return "".join(out)
+
+
+def sections(records: list[dict], results: dict) -> list[Section]:
+    out = [Section("Estimators x metrics (90% bootstrap intervals; wrong answer = positive)", metrics_table(results))]
+    for kind, title in (("roc", "ROC curves"), ("rejection", "Rejection-accuracy curves")):
+        fig = _curves(records, kind)
+        if fig:
+            out.append(Section(title, fig))
+    shown = records[:MAX_QUESTIONS_SHOWN]
+    note = f"<p>First {len(shown)} of {len(records)} questions.</p>" if len(records) > len(shown) else ""
+    out.append(Section("Answers by cluster", note + "".join(question_html(r) for r in shown)))
+    return out
