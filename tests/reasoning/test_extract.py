@@ -95,6 +95,10 @@ CHOICE_CASES = [
     ("The answer is: **C. Hyperkalaemia**", OPTS, "C"),
     ("Based on this, the most likely diagnosis is hyperkalaemia (C).", OPTS, "C"),
     ("Answer:\n\nC", None, "C"),
+    # a leading option, then a different explicit statement: the statement (the later answer) wins
+    ("A. Dabigatran\n\nThe correct answer is D. Warfarin", None, "D"),
+    ("A. Protamine\nStep 1: The correct answer is A.\nStep 2: The correct answer is C.\nStep 3: The answer is",
+     None, "C"),
 ]
 
 

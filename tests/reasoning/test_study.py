@@ -40,7 +40,7 @@ def test_records_per_question_and_strategy(tmp_path, scripted):
     assert m["sc:3"]["sc_sample_accuracy"]["value"] == pytest.approx(2 / 12)
     assert m["cot"]["tokens_per_answer"]["value"] == 25.0
     sc_requests = [r for r in backend.requests if r.n == 3]
-    assert len(sc_requests) == 4 and all(r.temperature == 0.7 and r.max_tokens == 192 for r in sc_requests)
+    assert len(sc_requests) == 4 and all(r.temperature == 0.7 and r.max_tokens == 128 for r in sc_requests)
     direct = [r for r in backend.requests if r.max_tokens == 16 and "Reply with" in r.messages[-1]["content"]]
     assert len(direct) == 4 and all(r.temperature == 0.0 for r in direct)
     assert run.report_path.exists() and "Self-consistency" in run.report_path.read_text()
@@ -166,3 +166,15 @@ def test_rescore_extracts_again_without_the_model(tmp_path, scripted):
     rec = {r["id"]: r for r in new.samples()}["mcq-002::direct"]
     assert rec["extracted"] == "D" and rec["correct"] is True
     assert new.results["metrics"]["direct"]["accuracy"]["value"] == 1.0
+
+
+def test_default_token_budgets_depend_on_the_model():
+    from medtrust.reasoning.strategies import default_max_tokens, parse_strategies
+    from medtrust.reasoning.study import _max_tokens
+    sc, direct = parse_strategies("sc:5,direct")
+    assert default_max_tokens("cot", "embedded") == 128 and default_max_tokens("cot", "hf/Qwen/Qwen2.5-7B") == 1024
+    assert _max_tokens(sc, ReasoningConfig(model="openai/gpt-4o")) == 1024
+    assert _max_tokens(direct, ReasoningConfig(model="openai/gpt-4o")) == 32
+    assert _max_tokens(sc, ReasoningConfig(max_tokens=300)) == 300
+    assert _max_tokens(direct, ReasoningConfig(max_tokens=300)) == 16  # --max-tokens is for chains of thought
+    assert _max_tokens(direct, ReasoningConfig(direct_max_tokens=8)) == 8

@@ -43,9 +43,10 @@ def register(app: typer.Typer) -> None:
             scoring: Annotated[Optional[str], typer.Option(help="generate (strategies) or loglik (choices scored "
                                                            "by log-likelihood as lm-evaluation-harness)")] = None,
             max_tokens: Annotated[Optional[int], typer.Option(help="new tokens of a chain of thought (default "
-                                                              "cot/few-shot-cot/sc 192, think 256)")] = None,
+                                                              "cot/few-shot-cot/sc 1024, think 2048; embedded "
+                                                              "model: 128 and 160)")] = None,
             direct_max_tokens: Annotated[Optional[int], typer.Option(help="new tokens of a direct answer "
-                                                                     "(default 16)")] = None,
+                                                                     "(default 32; embedded model: 16)")] = None,
             temperature: Annotated[Optional[float], typer.Option(help="for direct, cot, few-shot-cot, think "
                                                                  "(default 0 = greedy)")] = None,
             sc_temperature: Annotated[Optional[float], typer.Option(help="for the sc:N samples (default 0.7)")] = None,

@@ -175,16 +175,14 @@ def extract_choice(text: str, choices: list[str] | None = None, letters: str = "
     lone |= {next(g for g in m.groups() if g) for m in _LINE_START.finditer(region)}
     lone &= set(valid)
     bare = _BARE.fullmatch(region.strip())
-    if bare and bare.group(1).upper() in valid:
-        rest = bare.group(2)
-        if rest is None or not rest.strip():
-            return bare.group(1).upper()  # "B", "(b)", "B."
-        same = not choices or _choice_in(rest, choices) in (None, valid.index(bare.group(1).upper()))
-        if bare.group(1).isupper() and same and len(lone) <= 1:
-            return bare.group(1)  # "B. Hypercalcaemia"
+    if bare and bare.group(1).upper() in valid and (bare.group(2) is None or not bare.group(2).strip()):
+        return bare.group(1).upper()  # "B", "(b)", "B."
     stated = _last_stated(region, choices, valid)
     if stated:
-        return stated
+        return stated  # explicit statements win, the last one first ("A. ... The answer is C." is C)
+    if bare and bare.group(1).upper() in valid and bare.group(1).isupper() and len(lone) <= 1:
+        if not choices or _choice_in(bare.group(2), choices) in (None, valid.index(bare.group(1))):
+            return bare.group(1)  # "B. Hypercalcaemia"
     bold = [next(g for g in m.groups() if g) for m in _BOLD.finditer(region)]
     bold = [h for h in bold if h in valid]
     if bold:

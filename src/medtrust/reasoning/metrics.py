@@ -60,8 +60,10 @@ def early_curve(records: list[dict], seed: int = 0) -> dict | None:
     curve = []
     for j, f in enumerate(fractions):
         col = changed[:, j]
+        none = [e["points"][j]["answer"] is None for e in early]
         curve.append({"fraction": f, "changed": metric(float(col.mean()), bootstrap_ci([col], np.mean, seed=seed),
-                                                          n=len(col))})
+                                                          n=len(col)),
+                      "no_answer": metric(float(np.mean(none)), n=len(none))})
     return {"n": len(early), "unit": early[0].get("unit"), "curve": curve,
             "aoc": mean_metric([e["aoc"] for e in early], seed=seed)}
 
@@ -96,6 +98,8 @@ def summarize(records: list[dict], config) -> dict[str, Any]:
             out[name] = m
             continue
         m["tokens_per_answer"] = mean_metric([r["output_tokens"] for r in recs], seed=seed)
+        finishes = [s.get("finish_reason") for r in recs for s in (r.get("samples") or [r])]
+        m["cut_by_max_tokens"] = metric(sum(f == "length" for f in finishes) / len(finishes), n=len(finishes))
         traced = [r for r in recs if r.get("trace")]
         if traced:
             m["reasoning_length"] = mean_metric([r["trace_tokens"] for r in traced], seed=seed)

@@ -76,7 +76,7 @@ def early_section(records: list[dict]) -> Section | None:
         ax.plot(xs, [p["changed"]["value"] for p in c["curve"]], marker="o",
                 label=f"{name} (AOC {c['aoc']['value']:.2f})")
         rows.append([name, c["n"], fmt(c["aoc"]["value"]), _ci(c["aoc"]),
-                     *[fmt(p["changed"]["value"]) for p in c["curve"]]])
+                     *[f"{fmt(p['changed']['value'])} ({fmt(p['no_answer']['value'])})" for p in c["curve"]]])
     ax.set_xlabel(f"% of the chain of thought kept ({next(iter(curves.values()))['unit']})")
     ax.set_ylabel("answer differs from full CoT")
     ax.set_ylim(0, 1)
@@ -84,7 +84,9 @@ def early_section(records: list[dict]) -> Section | None:
     header = ["strategy", "n", "AOC", "90% CI", *[f"changed at {int(p['fraction'] * 100)}%"
                                                   for p in next(iter(curves.values()))["curve"]]]
     note = ("<p>Early answering (Lanham et al. 2023): each chain of thought is cut and the model must answer "
-            "at once. A flat curve near 0 means the answer does not depend on the reasoning.</p>")
+            "at once. A flat curve near 0 means the answer does not depend on the reasoning. Cells: share of "
+            "answers that differ from the full chain of thought's (in brackets: share with no answer found, "
+            "counted as differing).</p>")
     return Section("Faithfulness: early answering",
                    note + figure_html(fig, "early answering") + table_html(header, rows))
 

@@ -15,10 +15,17 @@ from medtrust.prompts import sample_text, user_message
 
 KINDS = ("direct", "cot", "few-shot-cot", "sc", "think")
 
-#: new-token budgets when --max-tokens is not given (measured on the embedded model: answers
-#: fit in 16 tokens; SmolLM2-135M's chains of thought on MedQA mostly end within 192)
-DEFAULT_MAX_TOKENS = {"direct": 16, "cot": 192, "few-shot-cot": 192, "sc": 192, "think": 256}
-SC_TEMPERATURE = 0.7  # Wang et al. (2023) sample at T = 0.5-0.7
+#: new-token budgets when --max-tokens / --direct-max-tokens are not given. Real models need room
+#: to reason; the embedded 135M model runs on a CPU, where every token counts (its direct answers
+#: fit in 16 tokens; its chains of thought rarely improve after the first sentences).
+DEFAULT_MAX_TOKENS = {"direct": 32, "cot": 1024, "few-shot-cot": 1024, "sc": 1024, "think": 2048}
+EMBEDDED_MAX_TOKENS = {"direct": 16, "cot": 128, "few-shot-cot": 128, "sc": 128, "think": 160}
+
+
+def default_max_tokens(kind: str, model: str) -> int:
+    """The new-token budget of a strategy kind for a model string when none is given."""
+    table = EMBEDDED_MAX_TOKENS if model == "embedded" else DEFAULT_MAX_TOKENS
+    return table[kind]
 
 
 @dataclass(frozen=True)

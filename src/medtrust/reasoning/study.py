@@ -20,10 +20,10 @@ from medtrust.reasoning.extract import split_think
 from medtrust.reasoning.grading import answer_key, extract_for, from_key, is_correct
 from medtrust.reasoning.harness import TARGET_DELIMITER, gold_index, harness_request, pick
 from medtrust.reasoning.strategies import (
-    DEFAULT_MAX_TOKENS,
     Strategy,
     answer_now_messages,
     build_messages,
+    default_max_tokens,
     parse_strategies,
 )
 from medtrust.reasoning.vote import majority_vote
@@ -39,9 +39,10 @@ class ReasoningConfig(RunConfig):
                                                                "sc:N, think")
     scoring: Literal["generate", "loglik"] = "generate"
     max_tokens: int | None = Field(default=None, ge=1, description="new tokens of a chain of thought "
-                                                                  "(default: per strategy)")
-    direct_max_tokens: int = Field(default=DEFAULT_MAX_TOKENS["direct"], ge=1, description="new tokens of a "
-                                                                                          "direct answer")
+                                                                  "(default: per strategy and model)")
+    direct_max_tokens: int | None = Field(default=None, ge=1, description="new tokens of a direct answer")
+    batch_size: int = Field(default=32, ge=1, description="questions per batch (all their strategies "
+                                                          "are generated together, then written)")
     temperature: float = Field(default=0.0, ge=0.0, description="for direct, cot, few-shot-cot, think")
     sc_temperature: float = Field(default=0.7, gt=0.0, description="for the samples of sc:N")
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
@@ -220,9 +221,8 @@ class ReasoningStudy(Study):
 
 
 def _max_tokens(st: Strategy, config: ReasoningConfig) -> int:
-    if st.kind == "direct":
-        return config.direct_max_tokens
-    return config.max_tokens or DEFAULT_MAX_TOKENS[st.kind]
+    given = config.direct_max_tokens if st.kind == "direct" else config.max_tokens
+    return given or default_max_tokens(st.kind, config.model)
 
 
 def _parse_completion(sample: Sample, st: Strategy, c: Completion, tokenizer) -> dict[str, Any]:
