@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             temperature: Annotated[Optional[float], typer.Option(help="sampling temperature (default 1.0)")] = None,
             low_temperature: Annotated[Optional[float], typer.Option(help="temperature of the graded answer "
                                                                      "(default 0.1)")] = None,
-            max_tokens: Annotated[Optional[int], typer.Option(help="default 32 (brief) / 64 (sentence)")] = None,
+            max_tokens: Annotated[Optional[int], typer.Option(help="16 letter/yes-no, 32 brief, 64 sentence")] = None,
             prompt: Annotated[Optional[str], typer.Option(help="brief or sentence")] = None,
             entailment: Annotated[Optional[str], typer.Option(help="nli/<hub id or path>, llm/<model>, "
                                                               "embedding[:threshold] (default), exact")] = None,

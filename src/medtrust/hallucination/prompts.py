@@ -60,11 +60,10 @@ def answer_messages(sample: Sample, style: str = "brief", lang: str = "en",
     return messages
 
 
-def p_true_prompt(question: str, brainstormed: Sequence[str], proposed: str, context: str | None = None) -> str:
-    """The reference ``calculate_p_true`` prompt (zero-shot, no hint), scored by the log-prob of
-    " A"; a context, when the dataset has one, is put first."""
-    prompt = f"Context: {context}\n" if context else ""
-    prompt += f"Question: {question}\nBrainstormed Answers: "
+def p_true_prompt(question: str, brainstormed: Sequence[str], proposed: str) -> str:
+    """The reference ``calculate_p_true`` prompt (zero-shot, no hint, no context), scored by the
+    log-prob of " A"."""
+    prompt = f"Question: {question}\nBrainstormed Answers: "
     for answer in [*brainstormed, proposed]:
         prompt += answer.strip() + "\n"
     prompt += f"Possible answer: {proposed}\n"

@@ -27,7 +27,7 @@ class SamplingPlan:
     samples: int = 10
     temperature: float = 1.0
     low_temperature: float = 0.1
-    max_tokens: int = 32
+    max_tokens: int | None = None
     style: str = "brief"
     lang: str = "en"
     seed: int = 0
@@ -35,6 +35,19 @@ class SamplingPlan:
     p_true: bool = True
     verbalized: bool = True
     max_context_chars: int = 6000
+
+
+CLOSED_TYPES = ("mcq", "yes_no", "yes_no_maybe")
+
+
+def answer_tokens(sample: Sample, plan: SamplingPlan) -> int:
+    """New-token limit: ``plan.max_tokens`` if set, else 16 for a brief option letter or
+    yes/no/maybe, 32 for another brief answer, 64 for a sentence."""
+    if plan.max_tokens:
+        return plan.max_tokens
+    if plan.style == "sentence":
+        return 64
+    return 16 if sample.answer_type in CLOSED_TYPES else 32
 
 
 def stop_strings(style: str) -> tuple[str, ...]:
@@ -54,11 +67,12 @@ def sample_batch(backend: Backend, samples: Sequence[Sample], plan: SamplingPlan
     messages = [P.answer_messages(s, plan.style, plan.lang, examples, plan.max_context_chars) for s in samples]
     stop = stop_strings(plan.style)
     requests = []
-    for m in messages:
-        requests.append(GenerationRequest(messages=m, n=1, temperature=plan.low_temperature, max_tokens=plan.max_tokens,
+    for s, m in zip(samples, messages):
+        limit = answer_tokens(s, plan)
+        requests.append(GenerationRequest(messages=m, n=1, temperature=plan.low_temperature, max_tokens=limit,
                                           stop=stop, seed=plan.seed, logprobs=True, hidden_states=plan.hidden_states))
         requests.append(GenerationRequest(messages=m, n=plan.samples, temperature=plan.temperature,
-                                          max_tokens=plan.max_tokens, stop=stop, seed=plan.seed, logprobs=True))
+                                          max_tokens=limit, stop=stop, seed=plan.seed, logprobs=True))
     outputs = backend.generate(requests)
     records = []
     for i, m in enumerate(messages):
@@ -77,8 +91,7 @@ def _self_assessment(backend: Backend, samples: Sequence[Sample], records: list[
     gen_requests: list[tuple[str, int, GenerationRequest]] = []
     loglik = Capability.CHOICE_LOGLIK in backend.capabilities
     if plan.p_true:
-        prompts = [P.p_true_prompt(s.question, [a["text"] for a in r["answers"]], r["low_t_answer"]["text"],
-                                   s.context[:plan.max_context_chars] if s.context else None)
+        prompts = [P.p_true_prompt(s.question, [a["text"] for a in r["answers"]], r["low_t_answer"]["text"])
                    for s, r in zip(samples, records)]
         if loglik:
             results = backend.loglik([LoglikRequest(context=p, continuations=(" A",)) for p in prompts])

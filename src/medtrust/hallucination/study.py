@@ -27,7 +27,8 @@ class HallucinationConfig(RunConfig):
     samples: int = Field(default=10, ge=2, description="high-temperature samples per question")
     temperature: float = Field(default=1.0, gt=0.0)
     low_temperature: float = Field(default=0.1, ge=0.0)
-    max_tokens: int | None = Field(default=None, ge=1, description="default 32 (brief) / 64 (sentence)")
+    max_tokens: int | None = Field(default=None, ge=1, description="default: 16 for a brief option letter or "
+                                   "yes/no/maybe, 32 for other brief answers, 64 for a sentence")
     prompt: Literal["brief", "sentence"] = "brief"
     entailment: str = DEFAULT_ENTAILMENT
     lenient: bool = False
@@ -39,9 +40,6 @@ class HallucinationConfig(RunConfig):
     probe_train_share: float = Field(default=0.3, gt=0.0, lt=1.0)
     probe_train_limit: int | None = Field(default=None, ge=1)
     max_context_chars: int = Field(default=6000, ge=100)
-
-    def answer_tokens(self) -> int:
-        return self.max_tokens or (32 if self.prompt == "brief" else 64)
 
     def wanted(self) -> list[str]:
         """The estimators asked for (all by default), validated."""
@@ -125,7 +123,7 @@ class HallucinationStudy(Study):
         wanted = config.wanted()
         caps = backend.capabilities
         plan = SamplingPlan(samples=config.samples, temperature=config.temperature,
-                            low_temperature=config.low_temperature, max_tokens=config.answer_tokens(),
+                            low_temperature=config.low_temperature, max_tokens=config.max_tokens,
                             style=config.prompt, lang=config.lang, seed=config.seed,
                             hidden_states="sep" in wanted and Capability.HIDDEN_STATES in caps,
                             p_true="p_true" in wanted, verbalized="verbalized_confidence" in wanted,
