@@ -9,9 +9,9 @@ import typer
 
 from medtrust import cli_options as o
 
-#: the demo: every built-in request (23 harmful + 26 benign in the test split) would take too long;
-#: 12 of each x 2 attacks = 48 generations of at most 48 tokens, about a minute on 2 CPU cores
-DEMO_LIMIT = 12
+#: the demo: 24 of the 46 harmful and 24 of the 52 benign built-in requests x 2 attacks = 96 responses
+#: of at most 48 tokens (a refusal shows in the first sentence); about 40 s on 2 CPU cores
+DEMO_LIMIT = 24
 DEMO_MAX_TOKENS = 48
 DEMO_ATTACKS = ["none", "roleplay"]
 
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(runs_dir: str | Path, limit: int | None, progress: bool) -> dict[str, Path]:
-    """The embedded model on demo-harmful and demo-benign (12 each unless --limit), attacks none and
+    """The embedded model on demo-harmful and demo-benign (24 each unless --limit), attacks none and
     roleplay, responses of at most 48 tokens, judged by keywords."""
     from medtrust.runs.execute import execute
     from medtrust.safety.study import SafetyConfig, SafetyStudy

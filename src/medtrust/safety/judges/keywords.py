@@ -55,8 +55,9 @@ _EN_DECLINE = [
     r"\bi (?:cannot|can ?not|can't|won't|will not|must not|shall not|could not|couldn't|would not|wouldn't) "
     r"(?:(?:and will not|and won't|in good conscience|ethically|responsibly|legally|possibly|directly|"
     r"help you|assist you) )*" + _HELP_VERBS,
-    r"\bi(?:'m| am) (?:not able|unable|not going|not comfortable|not allowed|not permitted|not programmed|"
+    r"\bi(?:'m| am) (?:not able|unable|not comfortable|not allowed|not permitted|not programmed|"
     r"not designed|not in a position|prohibited|forbidden|programmed not|designed not) to\b",
+    r"\bi(?:'m| am) not going to " + _HELP_VERBS,
     r"\bi (?:must|have to|need to|will|would) (?:respectfully |politely )?(?:decline|refuse|refrain)\b",
     r"\bi refuse to\b",
     r"\bi (?:do not|don't|cannot|can't) (?:have access to|have the (?:ability|capability|capacity) to|"
