@@ -178,37 +178,35 @@ def main() -> None:
     backend = resolve("embedded")
     samples = load_dataset("demo-qa", limit=args.questions)
     q = len(samples)
-    rows = []
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{q} demo-qa questions, N={args.samples}, <= {MAX_TOKENS} new tokens", flush=True)
+    print("| pipeline | seconds | s / question |\n|---|---|---|", flush=True)
+
+    def row(name, t):
+        print(f"| {name} | {'not run' if t is None else f'{t:.1f}'} | {'' if t is None else f'{t / q:.2f}'} |",
+              flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
         t_se = run_medtrust(backend, samples, args.samples, SE_FAMILY, "embedding", Path(tmp))
-        rows.append(("medtrust, SE family, embedding", t_se))
+        row("medtrust, SE family, embedding", t_se)
         t_all = run_medtrust(backend, samples, args.samples, None, "embedding", Path(tmp))
-        rows.append(("medtrust, all estimators, embedding", t_all))
+        row("medtrust, all estimators, embedding", t_all)
         if not args.skip_a:
             t_a, ref = run_reference(backend, samples, args.samples)
-            rows.append(("(a) reference pattern, embedding", t_a))
+            row("(a) reference pattern, embedding", t_a)
             diff, mismatched = same_values(ref)
+            print(f"speed-up over (a): {t_a / t_se:.1f}x (SE family), {t_a / t_all:.1f}x (all estimators)")
+            print(f"same samples, medtrust vs (a): max |SE difference| {diff:.2e}, questions with other "
+                  f"clusters {mismatched} of {q}", flush=True)
         if not args.skip_b:
             sys.path.insert(0, str(Path(__file__).parent))
             from tiny_nli import build
             nli = build(Path(tmp) / "nli")
             t_nli = run_medtrust(backend, samples, args.samples, SE_FAMILY, f"nli/{nli}", Path(tmp))
-            rows.append(("medtrust, SE family, tiny NLI", t_nli))
+            row("medtrust, SE family, tiny NLI", t_nli)
             t_b, why = run_lmpolygraph(backend, samples, args.samples, nli)
-            rows.append(("(b) LM-Polygraph 0.7.0 SemanticEntropy, tiny NLI", t_b))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{q} demo-qa questions, N={args.samples}, <= {MAX_TOKENS} new tokens")
-    print("| pipeline | seconds | s / question |")
-    print("|---|---|---|")
-    for name, t in rows:
-        print(f"| {name} | {'not run' if t is None else f'{t:.1f}'} | "
-              f"{'' if t is None else f'{t / q:.2f}'} |")
-    if not args.skip_a:
-        print(f"speed-up over (a): {t_a / t_se:.1f}x (SE family), {t_a / t_all:.1f}x (all estimators)")
-        print(f"same samples, medtrust vs (a): max |SE difference| {diff:.2e}, questions with other clusters "
-              f"{mismatched} of {q}")
-    if not args.skip_b:
-        print(f"speed-up over (b): {t_b / t_nli:.1f}x (same tiny NLI)" if t_b else f"(b) not run: {why}")
+            row("(b) LM-Polygraph 0.7.0 SemanticEntropy, tiny NLI", t_b)
+            print(f"speed-up over (b): {t_b / t_nli:.1f}x (same tiny NLI)" if t_b else f"(b) not run: {why}")
 
 
 if __name__ == "__main__":

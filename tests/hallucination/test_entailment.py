@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,53 @@ def test_exact_and_parsers():
         resolve_entailment("bert")
     with pytest.raises(MedtrustError):
         resolve_entailment("embedding:x")
+
+
+class ScriptedBackend:
+    """A backend answering yes when both answers (or the answer and gold) mention the same vitamin."""
+
+    name = "scripted"
+    capabilities = frozenset()
+
+    def __init__(self):
+        self.calls = 0
+        self.prompts = []
+
+    def generate(self, requests, progress=None):
+        from medtrust.models.base import Completion
+        self.calls += 1
+        out = []
+        for r in requests:
+            text = r.messages[-1]["content"]
+            self.prompts.append(text)
+            letters = re.findall(r"[Vv]itamin ([A-Z])", text)[-2:]
+            out.append([Completion("Yes." if len(set(letters)) == 1 else "No, they differ.")])
+        return out
+
+
+def test_llm_entailment_one_call_per_batch_and_symmetric_pairs():
+    from medtrust.hallucination.entailment import LLMEntailment
+    backend = ScriptedBackend()
+    method = LLMEntailment("scripted", backend=backend)
+    items = [("Which vitamin prevents scurvy?", ["vitamin C", "Vitamin C.", "vitamin D"]),
+             ("Which vitamin prevents rickets?", ["vitamin D", "vitamin K"])]
+    m1, m2 = method.matrices(items)
+    assert backend.calls == 1 and len(backend.prompts) == 3 + 1  # unordered pairs only
+    assert m1.labels.tolist() == [[2, 2, 0], [2, 2, 0], [0, 0, 2]]
+    assert m2.labels[0, 1] == m2.labels[1, 0] == CONTRADICTION
+    method.matrices(items)
+    assert backend.calls == 1 and len(backend.prompts) == 4  # all cached: no call at all
+
+
+def test_llm_judge_grades_with_the_reference_prompt(monkeypatch):
+    from medtrust.hallucination import entailment
+    from medtrust.hallucination.correctness import grade_records
+    backend = ScriptedBackend()
+    monkeypatch.setitem(entailment._CACHE, "llm/scripted", entailment.LLMEntailment("scripted", backend=backend))
+    records = [{"question": "Which vitamin prevents scurvy?", "gold": "vitamin C", "aliases": [],
+                "low_t_answer": {"text": "It is vitamin C."}},
+               {"question": "Which vitamin prevents rickets?", "gold": "vitamin D", "aliases": [],
+                "low_t_answer": {"text": "vitamin K"}},
+               {"question": "Open question", "gold": None, "low_t_answer": {"text": "x"}}]
+    assert grade_records(records, judge="llm/scripted") == [True, False, None]
+    assert "Within the context of the question" in backend.prompts[0]

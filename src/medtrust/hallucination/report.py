@@ -41,8 +41,10 @@ def _curves(records: list[dict], kind: str) -> str | None:
     if len(set(correct)) < 2 and kind == "roc":
         return None
     names = sorted({n for r in graded for n, v in (r.get("scores") or {}).items() if v is not None})
-    fig, ax = new_figure(7, 4.6)
-    for name in names:
+    import matplotlib
+    fig, ax = new_figure(8, 4.6)
+    colors = matplotlib.colormaps["tab20"]
+    for k, name in enumerate(names):
         pairs = [(c, r["scores"][name]) for c, r in zip(correct, graded) if r["scores"].get(name) is not None]
         if len(pairs) < 2:
             continue
@@ -53,7 +55,7 @@ def _curves(records: list[dict], kind: str) -> str | None:
             x, y = roc_points(cs, us)
         else:
             x, y = rejection_curve(cs, us)
-        ax.plot(x, y, label=name, linewidth=1.3)
+        ax.plot(x, y, label=name, linewidth=1.3, color=colors(k % 20), linestyle=("-", "--", ":")[k % 3])
     if kind == "roc":
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("false positive rate (right answers flagged)")
@@ -61,7 +63,7 @@ def _curves(records: list[dict], kind: str) -> str | None:
     else:
         ax.set_xlabel("share of questions answered (most uncertain rejected first)")
         ax.set_ylabel("accuracy on answered questions")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return figure_html(fig, "ROC curves" if kind == "roc" else "rejection-accuracy curves")
 
 
