@@ -67,3 +67,15 @@ def test_self_correction_counts():
                                             "等等": 1, "让我再检查": 1, "不对": 1, "实际上": 1}
     assert count_self_corrections("The answer is B.") == {}
     assert count_self_corrections(None) == {}
+
+
+def test_early_limit_counts_chains_per_strategy_across_batches_and_resume(tmp_path, scripted):
+    cfg = ReasoningConfig(dataset="demo-mcq", limit=5, strategies="cot", runs_dir=str(tmp_path), cache=False,
+                          batch_size=2, early_limit=3)
+    run = execute(ReasoningStudy(), cfg, backend=scripted(), progress=False)
+    with_early = [r["id"] for r in run.samples() if r.get("early")]
+    assert with_early == ["mcq-001::cot", "mcq-002::cot", "mcq-003::cot"]
+    assert run.results["metrics"]["cot"]["early_answering"]["aoc"]["n"] == 3
+    from medtrust.reasoning.study import early_limit
+    assert early_limit(ReasoningConfig()) == 32 and early_limit(ReasoningConfig(model="openai/x")) == 0
+    assert early_limit(ReasoningConfig(early_limit=0)) == 0

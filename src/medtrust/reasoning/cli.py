@@ -56,6 +56,9 @@ def register(app: typer.Typer) -> None:
                                                                  "thought (default on)")] = None,
             early_max_tokens: Annotated[Optional[int], typer.Option(help="tokens of a forced early answer "
                                                                     "(default 16)")] = None,
+            early_limit: Annotated[Optional[int], typer.Option(help="chains of thought per strategy that get "
+                                                               "early answering (0 = all; default all, embedded "
+                                                               "model: the first 32)")] = None,
             rescore: Annotated[Optional[str], typer.Option(help="extract and grade a saved run again, without "
                                                            "the model")] = None):
         """Reasoning: direct vs chain of thought vs self-consistency vs think-format, answer extraction,
@@ -69,7 +72,7 @@ def register(app: typer.Typer) -> None:
         flags.update(strategies=strategies, scoring=scoring, max_tokens=max_tokens,
                      direct_max_tokens=direct_max_tokens, temperature=temperature,
                      sc_temperature=sc_temperature, shots=shots, faithfulness=faithfulness,
-                     early_max_tokens=early_max_tokens)
+                     early_max_tokens=early_max_tokens, early_limit=early_limit)
         if rescore:
             overrides = {k: v for k, v in flags.items() if k in ("runs_dir", "batch_size")}
             run = rescore_run(ReasoningStudy(), rescore, overrides, progress=not quiet)

@@ -50,6 +50,8 @@ class ReasoningConfig(RunConfig):
     faithfulness: bool = True
     early_fractions: list[float] = Field(default_factory=lambda: list(fa.FRACTIONS))
     early_max_tokens: int = Field(default=16, ge=1)
+    early_limit: int | None = Field(default=None, ge=0, description="chains of thought per strategy that get "
+                                    "early answering; 0 = all; default all (embedded model: the first 32)")
 
     @field_validator("strategies")
     @classmethod
@@ -104,7 +106,7 @@ class ReasoningStudy(Study):
         records = [self._record(s, st, m, outs, config, tokenizer)
                    for (s, st), m, outs in zip(jobs, prompts, outputs)]
         if config.faithfulness:
-            self._early_answering(backend, jobs, prompts, records, config, tokenizer)
+            self._early_answering(backend, jobs, prompts, records, config, tokenizer, _early_counts(run))
         return records
 
     def _examples(self, sample: Sample, st: Strategy, config: ReasoningConfig):
@@ -159,11 +161,16 @@ class ReasoningStudy(Study):
         return rec
 
     def _early_answering(self, backend: Backend, jobs, prompts, records, config: ReasoningConfig,
-                         tokenizer) -> None:
-        """Cut each greedy chain of thought, force an answer at every cut, record the curve."""
+                         tokenizer, done: dict[str, int]) -> None:
+        """Cut each greedy chain of thought, force an answer at every cut, record the curve
+        (for at most ``early_limit`` chains per strategy; ``done`` counts those already saved)."""
+        limit = early_limit(config)
         plans = []
         for (sample, st), messages, rec in zip(jobs, prompts, records):
             if st.faithfulness and rec["trace"] and rec["extracted"] is not None:
+                if limit and done.get(st.name, 0) >= limit:
+                    continue
+                done[st.name] = done.get(st.name, 0) + 1
                 texts, kept, unit = fa.plan_truncations(rec["trace"], config.early_fractions, tokenizer)
                 plans.append((sample, rec, kept, unit, [answer_now_messages(messages, t, sample, config.lang)
                                                          for t in texts]))
@@ -218,6 +225,24 @@ class ReasoningStudy(Study):
                 "gold": record.get("gold"), "extracted": record.get("extracted"),
                 "correct": record.get("correct"), "tokens": record.get("output_tokens"),
                 "trace": record.get("trace") or "", "output": record.get("raw_output", record.get("context", ""))}
+
+
+EMBEDDED_EARLY_LIMIT = 32  # 5 forced answers per chain: on a CPU the embedded model gets a sample
+
+
+def early_limit(config: ReasoningConfig) -> int:
+    """How many chains per strategy get early answering (0 = every one)."""
+    if config.early_limit is not None:
+        return config.early_limit
+    return EMBEDDED_EARLY_LIMIT if config.model == "embedded" else 0
+
+
+def _early_counts(run: RunFolder) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in run.samples():
+        if r.get("early"):
+            counts[r["strategy"]] = counts.get(r["strategy"], 0) + 1
+    return counts
 
 
 def _max_tokens(st: Strategy, config: ReasoningConfig) -> int:
