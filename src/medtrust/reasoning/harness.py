@@ -29,7 +29,7 @@ HARNESS_METRICS = {"medqa": ("acc", "acc_norm"), "medmcqa": ("acc", "acc_norm"),
 
 
 def abstract_text(context: str, labels: list[str] | None = None) -> str:
-    """PubMedQA's abstract as the harness shows it: the sections joined by newlines, without the
+    r"""PubMedQA's abstract as the harness shows it: the sections joined by newlines, without the
     "BACKGROUND: " style labels the medtrust loader puts before them (``metadata["section_labels"]``).
 
     >>> abstract_text("AIMS: To test.\nRESULTS: It works.", ["AIMS", "RESULTS"])
