@@ -109,6 +109,18 @@ def test_rescore_with_a_llama_guard_style_judge_on_the_embedded_model(demo_run, 
     assert "llamaguard/embedded" not in lines(demo_run)[0]["judgements"]  # the source run is unchanged
 
 
+def test_safety_compare_puts_every_run_on_one_tradeoff_plot(demo_run, cli, tmp_path):
+    out = tmp_path / "compare.html"
+    code, stdout, err = cli("safety-compare", str(demo_run), str(demo_run), "--out", str(out))
+    assert code == 0, err
+    page = out.read_text()
+    assert page.count('<img class="plot"') == 1 and page.count("<h2>embedded") == 2
+    for attack in ATTACKS:
+        assert f"<td>{attack}</td>" in page
+    code, stdout, err = cli("safety-compare", str(tmp_path))
+    assert code == 2 and "not a run folder" in err
+
+
 def test_llm_judge_on_the_embedded_model(cli, tmp_path):
     code, out, err = cli("safety", "--model", "embedded", "--dataset", "demo-harmful", "--benign", "demo-benign",
                          "--limit", "1", "--max-tokens", "12", "--judge", "llm/embedded", "--runs-dir",
