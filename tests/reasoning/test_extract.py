@@ -9,6 +9,7 @@ from medtrust.reasoning.extract import (
     extract_choice,
     extract_date,
     extract_number,
+    extract_short,
     extract_weeks_days,
     extract_yes_no,
     parse_number,
@@ -236,6 +237,31 @@ def test_extract_answer_dispatches_on_answer_type():
     assert extract_answer("= 12.5", "numeric") == 12.5
     assert extract_answer("10/07/2020", "date") == "10/07/2020"
     assert extract_answer("(4 weeks, 2 days)", "date") == (4, 2)
+
+
+SHORT_CASES = [
+    ("Blue", "Blue"),
+    ("Red.", "Red"),
+    ("  a triangle  ", "a triangle"),
+    ("Answer: red", "red"),
+    ("The arrow points at the star.\nAnswer: **yellow**.", "yellow"),
+    ("Let me look.\nThe final answer is a circle", "a circle"),
+    ("Answer:\n\n2", "2"),
+    ("图中箭头指向一个图形。\n答案：红色。", "红色"),
+    ("答案是三角形", "三角形"),
+    ("<think>three corners</think><answer>triangle</answer>", "triangle"),
+    ("The answer is red. Wait, the answer is blue.", "blue"),
+    ("The image shows several shapes.\nSome of them are coloured.", None),
+    ("", None),
+    ("Answer:", None),
+    ("<think>still thinking", None),
+]
+
+
+@pytest.mark.parametrize("text,expected", SHORT_CASES)
+def test_extract_short(text, expected):
+    assert extract_short(text) == expected
+    assert extract_answer(text, "short") == expected
 
 
 def test_case_count_meets_the_bar():

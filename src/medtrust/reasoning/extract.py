@@ -20,7 +20,7 @@ from medtrust.reasoning.numbers import extract_date, extract_number, extract_wee
 from medtrust.reasoning.text import answer_region, normalize, split_think
 
 __all__ = ["normalize", "split_think", "answer_region", "extract_choice", "extract_yes_no", "parse_number",
-           "extract_number", "extract_date", "extract_weeks_days", "extract_answer"]
+           "extract_number", "extract_date", "extract_weeks_days", "extract_short", "extract_answer"]
 
 # ------------------------------------------------------------------------------------------
 # multiple choice
@@ -226,6 +226,38 @@ def extract_yes_no(text: str, allow_maybe: bool = True) -> str | None:
     return found
 
 
+# ------------------------------------------------------------------------------------------
+# short free-text answers ("red", "2", "triangle")
+
+_SHORT_CUE = re.compile(r"(?:final\s+|correct\s+)?\banswer\s*(?:is|would be|should be|:|=|-)|"
+                        r"(?:最终|正确)?答案\s*(?:应该|应)?\s*(?:是|为|:)", re.I)
+_SHORT_STRIP = " \t*\"'`<>()[]{}.,;:!?。，；：！？、"
+
+
+def extract_short(text: str) -> str | None:
+    r"""A short free-text answer: what follows the last "Answer:" / "the answer is" / "答案：" (the
+    rest of that line, or the next line when it is empty), else a one-line output as it is; None
+    when a longer output states no answer.
+
+    >>> extract_short("The arrow points at a circle.\nIt is filled red.\nAnswer: **Red**.")
+    'Red'
+    >>> extract_short("2 circles")
+    '2 circles'
+    >>> extract_short("The image shows shapes.\nSome are coloured.") is None
+    True
+    """
+    region = answer_region(text or "").strip()
+    if not region:
+        return None
+    cues = list(_SHORT_CUE.finditer(region))
+    if cues:
+        lines = region[cues[-1].end():].split("\n")
+        rest = next((ln for ln in lines if ln.strip(_SHORT_STRIP)), "")
+        return rest.strip(_SHORT_STRIP) or None
+    lines = [ln for ln in region.split("\n") if ln.strip(_SHORT_STRIP)]
+    return lines[0].strip(_SHORT_STRIP) if len(lines) == 1 else None
+
+
 def extract_answer(text: str, answer_type: str, choices: list[str] | None = None):
     """Dispatch on a Sample's ``answer_type``: mcq -> letter, yes_no(_maybe) -> word,
     numeric -> float, date -> "MM/DD/YYYY" or (weeks, days); None when nothing is found."""
@@ -237,5 +269,4 @@ def extract_answer(text: str, answer_type: str, choices: list[str] | None = None
         return extract_number(text)
     if answer_type == "date":
         return extract_date(text) or extract_weeks_days(text)
-    region = answer_region(text).strip()
-    return region or None
+    return extract_short(text)

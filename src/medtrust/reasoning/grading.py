@@ -25,6 +25,7 @@ from medtrust.reasoning.extract import (
     extract_choice,
     extract_date,
     extract_number,
+    extract_short,
     extract_weeks_days,
     extract_yes_no,
     normalize,
@@ -85,8 +86,7 @@ def extract_for(sample: Sample, text: str) -> Any:
         if (sample.answer or "").startswith("("):
             return extract_weeks_days(text)
         return extract_date(text)
-    answer = normalize(text).strip()
-    return answer or None
+    return extract_short(text)
 
 
 def is_correct(sample: Sample, answer: Any) -> bool:
@@ -102,9 +102,49 @@ def is_correct(sample: Sample, answer: Any) -> bool:
         if "lower" not in sample.metadata and kind == "numeric":
             return abs(float(answer) - float(sample.answer or "nan")) <= 1e-9 * max(1.0, abs(float(answer)))
         return medcalc_correct(answer, sample)
-    gold = [sample.answer or "", *sample.aliases]
-    norm = _norm_text(str(answer))
-    return any(_norm_text(g) == norm for g in gold if g)
+    return short_answer_matches(str(answer), [sample.answer or "", *sample.aliases])
+
+
+#: number words a short answer may use for a count ("two" for "2", "none" for "0")
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven",
+                                                 "eight", "nine", "ten"])}
+NUMBER_WORDS.update({"none": "0", "no": "0", "零": "0", "一": "1", "两": "2", "二": "2", "三": "3", "四": "4",
+                     "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10", "没有": "0"})
+_NEGATION = re.compile(r"\b(?:not|no|isn't|neither|nor|never|or)\b|不是|没有|并非|而非|或")
+_ZH_COUNT = re.compile(r"[零一二两三四五六七八九十](?=个)|没有")  # 两个 = 2; 十字形 is a shape, not 10
+_COUNT_NEGATION = re.compile(r"\b(?:not|isn't|neither|nor|never|or)\b|不是|并非|而非|或")
+MAX_SHORT_WORDS = 5
+
+
+def short_answer_matches(answer: str, golds: list[str]) -> bool:
+    """Whether a short free-text answer names a gold answer: equal after lower-casing and dropping
+    punctuation ("Red." = "red"), counts in digits or words ("two" = "2", "2 circles" = "2"), or a
+    gold answer inside an answer of at most MAX_SHORT_WORDS words without a negation or an
+    alternative ("a red circle" names "red"; "not red" and "red or blue" do not; a count must be
+    the only number: "no circles" = "0", "2 or 3" is not "2"). Chinese golds match as substrings.
+
+    >>> short_answer_matches("A red circle.", ["red"]), short_answer_matches("not red", ["red"])
+    (True, False)
+    """
+    norm = _norm_text(answer)
+    words = [NUMBER_WORDS.get(w, w) for w in norm.split()]
+    for gold in (_norm_text(g) for g in golds if g):
+        if norm == gold or " ".join(words) == gold:
+            return True
+        count = gold.isdigit()  # "no circles" says 0, it negates nothing
+        if not gold or len(words) > MAX_SHORT_WORDS or (_COUNT_NEGATION if count else _NEGATION).search(norm):
+            continue
+        if count:
+            numbers = re.findall(r"\d+", " ".join(words)) + [NUMBER_WORDS[z] for z in _ZH_COUNT.findall(norm)]
+            if numbers == [gold]:
+                return True
+            continue
+        if re.search(r"[\u4e00-\u9fff]", gold):
+            if gold in norm or gold in " ".join(words):
+                return True
+        elif re.search(rf"(?<!\S){re.escape(gold)}(?!\S)", " ".join(words)):
+            return True
+    return False
 
 
 def _norm_text(text: str) -> str:

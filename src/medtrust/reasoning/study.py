@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from medtrust.config import RunConfig
 from medtrust.data.schema import LETTERS, Sample
+from medtrust.errors import MedtrustError
 from medtrust.models.base import Backend, Capability, Completion, GenerationRequest, LoglikRequest
 from medtrust.reasoning import faithfulness as fa
 from medtrust.reasoning.extract import split_think
@@ -82,6 +83,16 @@ class ReasoningStudy(Study):
     def needs(self, config: ReasoningConfig) -> set[Capability]:
         return {Capability.CHOICE_LOGLIK} if config.scoring == "loglik" else set()
 
+    def load_samples(self, config: ReasoningConfig) -> list[Sample]:
+        """The dataset's samples; image questions cannot be scored by log-likelihood (checked
+        before a model is loaded or a run folder made)."""
+        samples = super().load_samples(config)
+        if config.scoring == "loglik" and any(s.images for s in samples):
+            raise MedtrustError(f"Dataset '{config.dataset}' has image questions; --scoring loglik scores text "
+                                "continuations the lm-evaluation-harness way and would ignore the images.",
+                                "use --scoring generate (the default) for image datasets")
+        return samples
+
     # ------------------------------------------------------------------------------ process
     def process(self, backend: Backend, samples: Sequence[Sample], config: ReasoningConfig,
                 run: RunFolder) -> list[dict[str, Any]]:
@@ -139,8 +150,8 @@ class ReasoningStudy(Study):
         rec: dict[str, Any] = {
             "id": f"{sample.id}::{st.name}", "sample_id": sample.id, "strategy": st.name, "kind": st.kind,
             "question": sample.question, "gold": sample.answer, "gold_text": sample.answer_text(),
-            "answer_type": sample.answer_type, "sample": sample_dict(sample), "prompt": messages,
-            "prompt_hash": prompt_hash(messages),
+            "answer_type": sample.answer_type, "sample": sample_dict(sample), "images": list(sample.images),
+            "prompt": messages, "prompt_hash": prompt_hash(messages),
             "output_tokens": sum(p["tokens"] or 0 for p in parsed),
         }
         if st.kind == "sc":
