@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         "--scoring loglik",
         "medtrust reasoning -m openai-api/deepseek/deepseek-reasoner -d medqa --data-path data/medqa "
         "--strategies direct,think --limit 50",
+        "medtrust reasoning -m hf/llava-hf/llava-1.5-7b-hf -d demo-images --strategies direct,cot --limit 40",
         "medtrust reasoning --rescore runs/<run folder>",
         "medtrust reasoning --resume runs/<run folder>"))
     def reasoning(
