@@ -144,9 +144,13 @@ class NLIEntailment(Entailment):
         self.calls = 0
 
     def classify(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, float]]:
-        """(label, p_entail) of each (premise, hypothesis) pair; uncached pairs in batches."""
+        """(label, p_entail) of each (premise, hypothesis) pair; uncached pairs in batches of
+        similar length (sorted by token count, so little padding is computed)."""
         import torch
         todo = [p for p in dict.fromkeys(pairs) if p not in self.cache]
+        lengths = {p: len(self.tokenizer(p[0], p[1], truncation=True, max_length=self.max_length)["input_ids"])
+                   for p in todo}
+        todo.sort(key=lambda p: lengths[p])
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start:start + self.batch_size]
             enc = self.tokenizer([a for a, _ in chunk], [b for _, b in chunk], padding=True, truncation=True,
