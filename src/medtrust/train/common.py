@@ -249,3 +249,44 @@ def checked_count(rows: list, what: str, fix: str) -> list:
     if not rows:
         raise DataError(f"No {what}.", fix)
     return rows
+
+
+# ------------------------------------------------------------------------------ the trainer
+def run_trainer(trainer, run: TrainingRun, command: str, resume: bool = False) -> dict[str, Any]:
+    """``trainer.train()`` (from the run's last checkpoint when ``resume``), turning Ctrl-C into
+    an Interrupted error that says how to resume. Returns the train output's metrics, which are
+    also written to ``train_result.json`` with the wall-clock time."""
+    from medtrust.errors import Interrupted
+    checkpoint = run.last_checkpoint() if resume else None
+    started = time.time()
+    try:
+        output = trainer.train(resume_from_checkpoint=checkpoint)
+    except KeyboardInterrupt:
+        raise Interrupted(f"Training interrupted. The log is in {run.log_path}; checkpoints (every "
+                          f"save_steps) in {run.checkpoints_dir}.",
+                          f"resume with: {command} --resume {run.path}") from None
+    metrics = dict(output.metrics)
+    metrics.update(wall_clock_s=round(time.time() - started, 2), global_step=output.global_step,
+                   resumed_from=checkpoint)
+    run.write_json("train_result.json", metrics)
+    return metrics
+
+
+def remove_checkpoints(run: TrainingRun) -> None:
+    """Delete ``checkpoints/`` once the final model is saved (they hold optimizer states)."""
+    import shutil
+    if run.checkpoints_dir.exists():
+        shutil.rmtree(run.checkpoints_dir, ignore_errors=True)
+
+
+def load_run_config(path: Path | str, kind: str) -> dict[str, Any]:
+    """The config.json of an earlier training run of ``kind`` (for ``--resume``), or one clear error."""
+    file = Path(path) / CONFIG_JSON
+    if not file.exists():
+        raise MedtrustError(f"'{path}' is not a training run folder (no {CONFIG_JSON}).",
+                            "pass the folder a training command printed")
+    config = json.loads(file.read_text())
+    if config.get("kind") != kind:
+        raise MedtrustError(f"'{path}' is a {config.get('kind')} run, not a {kind} run.",
+                            f"resume it with: medtrust train {config.get('kind')} --resume {path}")
+    return config
