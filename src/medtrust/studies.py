@@ -22,6 +22,7 @@ CLI_MODULES: list[str] = [
     "medtrust.safety.cli",
     "medtrust.hallucination.cli",
     "medtrust.reasoning.cli",
+    "medtrust.train.cli",
 ]
 
 
