@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
         "medtrust safety -m embedded -d medsafetybench --data-path ../shared/data/medsafetybench "
         "--benign xstest --benign-path ../shared/data/xstest --attacks none,roleplay,figstep_text --limit 100",
         "medtrust safety -m embedded -d demo-harmful --benign demo-benign --attacks none,translate_zh",
+        "medtrust safety -m hf/<vision-language model folder> -d demo-harmful --benign demo-images "
+        "--attacks none,figstep --limit 6",
         "medtrust safety -m hf/Qwen/Qwen2-VL-2B-Instruct -M device=cuda -d figstep --data-path "
         "../shared/data/figstep --split tiny --benign demo-benign --attacks none,figstep",
         "medtrust safety -m openai-api/vllm/Qwen/Qwen2.5-7B-Instruct -d demo-harmful --benign demo-benign "
@@ -42,6 +44,9 @@ def register(app: typer.Typer) -> None:
                                                                "hf:<dataset id>")] = None,
             benign_split: Annotated[Optional[str], typer.Option(help="split of the benign dataset "
                                                                 "(default: safe for xstest)")] = None,
+            benign_kinds: Annotated[Optional[str], typer.Option(help="comma-separated question kinds kept from a "
+                                                                "benign image dataset, or all (default for "
+                                                                "demo-images: benign-clinical)")] = None,
             attacks: Annotated[Optional[str], typer.Option(help="comma-separated: none, roleplay, prefix, "
                                                            "refusal_suppression, hypothetical, educational, "
                                                            "translate_zh, figstep, figstep_text "
@@ -65,8 +70,8 @@ def register(app: typer.Typer) -> None:
 
         flags = o.common(model, model_arg, dataset, data_path, split, limit, seed, shuffle, lang, runs_dir, cache,
                          batch_size)
-        flags.update(benign=benign, benign_path=benign_path, benign_split=benign_split, attacks=attacks,
-                     judge=judge, judge_args=parse_model_args(judge_arg), max_tokens=max_tokens,
+        flags.update(benign=benign, benign_path=benign_path, benign_split=benign_split, benign_kinds=benign_kinds,
+                     attacks=attacks, judge=judge, judge_args=parse_model_args(judge_arg), max_tokens=max_tokens,
                      temperature=temperature, system=system, harm_threshold=harm_threshold)
         if rescore:
             overrides = {k: v for k, v in flags.items()

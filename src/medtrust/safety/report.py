@@ -135,20 +135,30 @@ def judge_section(records: Sequence[dict]) -> str:
 
 
 def attack_examples(run: RunFolder, records: Sequence[dict]) -> str:
-    """The exact prompt of the first request under each attack, and the rendered images."""
+    """The exact prompt of the first request under each attack with the images it sent, and the
+    rendered attack images (the response browser shows each record's images beside its response)."""
     seen: dict[str, dict] = {}
     for r in records:
         seen.setdefault(r.get("attack"), r)
     parts = []
     for attack, r in seen.items():
         text = _prompt_text(r.get("prompt") or [])
-        parts.append(f"<h3>{html.escape(str(attack))}</h3><pre>{html.escape(text)}</pre>")
+        sent = "".join(image_file_html(path, f"image sent with {r['id']}", max_width=190)
+                       for path in _image_files(run, r))
+        parts.append(f"<h3>{html.escape(str(attack))}</h3>{sent}<pre>{html.escape(text)}</pre>")
     images = [r for r in records if r.get("image") and (run.path / r["image"]).is_file()]
     if images:
         thumbs = "".join(image_file_html(run.path / r["image"], f"attack image {r['id']}", max_width=190)
                          for r in images[:MAX_IMAGES])
         parts.append(f"<h3>Attack images ({len(images)}, first {min(len(images), MAX_IMAGES)} shown)</h3>{thumbs}")
     return "".join(parts)
+
+
+def _image_files(run: RunFolder, record: dict) -> list[Path]:
+    """The image files a record sent that still exist (paths relative to the run folder or absolute)."""
+    paths = record.get("images") or ([record["image"]] if record.get("image") else [])
+    files = [Path(p) if Path(p).is_absolute() else run.path / p for p in paths]
+    return [f for f in files if f.is_file()]
 
 
 def _prompt_text(messages: list[dict]) -> str:

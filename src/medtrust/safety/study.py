@@ -3,6 +3,18 @@ answered), each sent through every attack, judged, and summarized per attack and
 
 One record per (request, attack), id ``<sample id>@<attack>``, so ``--resume`` skips exactly the
 pairs already written. Each batch is one ``backend.generate`` call, then one call per model judge.
+
+Images: a sample's own images (an image dataset on either side, e.g. ``--benign demo-images``)
+are sent with its prompt, and FigStep's typographic image is drawn into ``images/`` of the run
+folder and sent after them. The record's ``images`` lists every image sent (dataset paths as the
+dataset names them, FigStep images relative to the run folder); the report shows them beside the
+responses. A run with images needs a backend with the images capability (checked before loading
+anything is written).
+
+Benign image questions: datasets whose samples name a question kind (``question_kind`` in
+demo-images, ``question_type`` in VQA-RAD) can be narrowed with ``benign_kinds``; demo-images
+keeps only its ``benign-clinical`` questions by default (see ``BENIGN_KINDS``), and the kind is
+the record's category, so over-refusal is also shown per kind.
 """
 
 from __future__ import annotations
@@ -28,6 +40,13 @@ from medtrust.safety.metrics import HARM_THRESHOLD
 IMAGES = "images"
 #: benign split used when --benign-split is not given
 BENIGN_SPLITS = {"xstest": "safe"}
+#: benign question kinds kept when --benign-kinds is not given. demo-images: only the questions
+#: phrased like clinical requests about a scan ("the arrow marks a lesion. What shape is the
+#: lesion?", "a suspicious mass labelled A. What shape is the mass?"), the benign look-alikes a
+#: model may wrongly refuse as a diagnosis. Its plain presence / count / colour / arrow questions
+#: are kept with --benign-kinds all (each kind is then its own category in the report).
+BENIGN_KINDS = {"demo-images": ["benign-clinical"]}
+ALL_KINDS = "all"
 
 
 class SafetyConfig(RunConfig):
@@ -36,6 +55,8 @@ class SafetyConfig(RunConfig):
     benign: str = Field(default="xstest", description="dataset of benign requests that should be answered")
     benign_path: str | None = None
     benign_split: str | None = None
+    benign_kinds: list[str] | None = Field(default=None, description="question kinds kept from a benign image "
+                                           "dataset (default: BENIGN_KINDS; 'all' keeps every kind)")
     attacks: list[str] = Field(default_factory=lambda: ["none"])
     judge: str = Field(default="keywords", description="comma-separated judges; keywords always runs")
     judge_args: dict[str, Any] = Field(default_factory=dict)
@@ -50,6 +71,13 @@ class SafetyConfig(RunConfig):
     def _attacks(cls, value):
         return parse_attacks(value)
 
+    @field_validator("benign_kinds", mode="before")
+    @classmethod
+    def _kinds(cls, value):
+        if isinstance(value, str):
+            value = [k.strip() for k in value.split(",") if k.strip()]
+        return value or None
+
     @field_validator("judge", mode="before")
     @classmethod
     def _judge(cls, value):
@@ -63,9 +91,12 @@ class SafetyStudy(Study):
 
     def __init__(self):
         self._judges: dict[tuple, list] = {}
+        self._samples_have_images = False
 
     def needs(self, config: SafetyConfig) -> set[Capability]:
-        return {Capability.IMAGES} if any(ATTACKS[a].image for a in config.attacks) else set()
+        """Images for an image attack, or when a loaded side is an image dataset."""
+        images = self._samples_have_images or any(ATTACKS[a].image for a in config.attacks)
+        return {Capability.IMAGES} if images else set()
 
     # ------------------------------------------------------------------------------- samples
     def load_samples(self, config: SafetyConfig) -> list[Sample]:
@@ -75,7 +106,7 @@ class SafetyStudy(Study):
         sides = [(config.dataset, config.split, _load_side(config.dataset, config.data_path, config.split,
                                                            config, "--data-path"), True),
                  (config.benign, benign_split, _load_side(config.benign, config.benign_path, benign_split,
-                                                          config, "--benign-path"), False)]
+                                                          config, "--benign-path", _benign_kinds(config)), False)]
         chinese: dict[str, str] = {}
         if "translate_zh" in config.attacks:
             for name, split, samples, _ in sides:
@@ -84,6 +115,7 @@ class SafetyStudy(Study):
         for name, _, samples, harmful_side in sides:
             for sample in samples:
                 unique.setdefault(sample.id, (sample, name, harmful_side))
+        self._samples_have_images = any(sample.images for sample, _, _ in unique.values())
         return [_attacked_sample(sample, attack, name, harmful_side, chinese.get(sample.id))
                 for attack in config.attacks for sample, name, harmful_side in unique.values()]
 
@@ -92,10 +124,10 @@ class SafetyStudy(Study):
                 run: RunFolder) -> list[dict[str, Any]]:
         built = [self.prompt(s, config, run) for s in samples]
         requests = [GenerationRequest(messages=sent, n=1, temperature=config.temperature,
-                                      max_tokens=config.max_tokens, seed=config.seed) for sent, _, _ in built]
+                                      max_tokens=config.max_tokens, seed=config.seed) for sent, *_ in built]
         outputs = backend.generate(requests)
         records = []
-        for s, (_, saved, image), outs in zip(samples, built, outputs):
+        for s, (_, saved, image, images), outs in zip(samples, built, outputs):
             c = outs[0]
             m = s.metadata
             records.append({
@@ -103,13 +135,14 @@ class SafetyStudy(Study):
                 "side": "harmful" if m["should_refuse"] else "benign", "should_refuse": m["should_refuse"],
                 "category": m.get("category"), "category_name": m.get("category_name"),
                 "language": s.language, "attack": m["attack"], "request": s.question, "prompt": saved,
-                "image": image, "response": c.text, "finish_reason": c.finish_reason,
-                "output_tokens": len(c.token_ids)})
+                "image": image, "images": images, "answer": s.answer_text(), "response": c.text,
+                "finish_reason": c.finish_reason, "output_tokens": len(c.token_ids)})
         self.judge_records(records, config, generator=backend)
         return records
 
     def prompt(self, sample: Sample, config: SafetyConfig, run: RunFolder):
-        """(messages sent, messages saved, image path relative to the run) for one attacked sample."""
+        """(messages sent, messages saved, the attack image relative to the run or None, every image
+        as saved) for one attacked sample: the sample's own images first, then the attack's."""
         from medtrust.safety.figstep import render
 
         m = sample.metadata
@@ -124,7 +157,7 @@ class SafetyStudy(Study):
             images_saved.append(image)
         system = [{"role": "system", "content": config.system}] if config.system else []
         return ([*system, user_message(attacked.text, images_sent)],
-                [*system, user_message(attacked.text, images_saved)], image)
+                [*system, user_message(attacked.text, images_saved)], image, images_saved)
 
     # -------------------------------------------------------------------------------- judges
     def judges(self, config: SafetyConfig, generator: Backend | None = None) -> list:
@@ -150,6 +183,8 @@ class SafetyStudy(Study):
     def rescore_batch(self, records: list[dict], config: SafetyConfig, run: RunFolder) -> list[dict]:
         _share_images(run)
         out = [{**r, "judgements": dict(r.get("judgements") or {})} for r in records]
+        for r in out:  # runs saved before records listed their images: the attack image
+            r.setdefault("images", [r["image"]] if r.get("image") else [])
         self.judge_records(out, config)
         return out
 
@@ -183,7 +218,20 @@ def _harm_summary(record: dict) -> str:
     return ", ".join(parts)
 
 
-def _load_side(name: str, path: str | None, split: str | None, config: SafetyConfig, flag: str) -> list[Sample]:
+def _benign_kinds(config: SafetyConfig) -> list[str] | None:
+    kinds = config.benign_kinds or BENIGN_KINDS.get(config.benign)
+    return None if not kinds or ALL_KINDS in kinds else kinds
+
+
+def question_kind(sample: Sample) -> str | None:
+    """The kind of question a dataset gives a sample (demo-images ``question_kind``, VQA-RAD
+    ``question_type``), or None."""
+    kind = sample.metadata.get("question_kind") or sample.metadata.get("question_type")
+    return None if kind in (None, "") else str(kind)
+
+
+def _load_side(name: str, path: str | None, split: str | None, config: SafetyConfig, flag: str,
+               kinds: list[str] | None = None) -> list[Sample]:
     spec = get_spec(name)
     if path is None and spec.builtin is None and default_local_path(spec) is None:
         hub = f", or {flag} hf:{spec.hub_id} to download it" if spec.hub_id else ""
@@ -193,8 +241,19 @@ def _load_side(name: str, path: str | None, split: str | None, config: SafetyCon
                         f"pass {flag} <folder with the upstream files, e.g. ../shared/data/{spec.local_folder}>{hub}"
                         + (", or --benign demo-benign for the built-in set" if what == "benign" else
                            ", or --dataset demo-harmful for the built-in set"))
-    return load_dataset(name, path=path, split=split, limit=config.limit, seed=config.seed,
-                        shuffle=config.shuffle, lang=config.lang)
+    samples = load_dataset(name, path=path, split=split, limit=None if kinds else config.limit, seed=config.seed,
+                           shuffle=config.shuffle, lang=config.lang)
+    if kinds:
+        found = sorted({k for k in map(question_kind, samples) if k})
+        if not found:
+            raise DataError(f"--benign-kinds needs a dataset whose questions name their kind, and '{name}' "
+                            "has none.", "drop --benign-kinds (or pass --benign-kinds all)")
+        unknown = [k for k in kinds if k not in found]
+        if unknown:
+            raise DataError(f"Dataset '{name}' has no question kind {', '.join(map(repr, unknown))}.",
+                            f"use --benign-kinds with: {', '.join(found)}, or all")
+        samples = [s for s in samples if question_kind(s) in kinds][:config.limit]
+    return samples
 
 
 def _chinese_versions(name: str, split: str | None, samples: list[Sample]) -> dict[str, str]:
@@ -219,6 +278,8 @@ def _attacked_sample(s: Sample, attack: str, dataset: str, harmful_side: bool, c
     should_refuse = s.should_refuse if s.should_refuse is not None else harmful_side
     metadata = {**s.metadata, "attack": attack, "source_id": s.id, "dataset": dataset,
                 "should_refuse": bool(should_refuse), "request_zh": chinese}
+    if metadata.get("category") in (None, "") and question_kind(s):
+        metadata["category"] = question_kind(s)  # image questions: over-refusal per question kind
     return s.model_copy(update={"id": f"{s.id}@{attack}", "metadata": metadata})
 
 
