@@ -15,6 +15,7 @@ STUDY_MODULES = [
     "medtrust.runs.generate",
     "medtrust.safety.study",
     "medtrust.hallucination.study",
+    "medtrust.hallucination.pope_study",
     "medtrust.reasoning.study",
 ]
 

@@ -23,7 +23,9 @@ def register(app: typer.Typer) -> None:
         "medtrust hallucination -m hf/Qwen/Qwen2.5-7B-Instruct -M device=cuda -d demo-qa --lang zh "
         "--entailment nli/microsoft/deberta-large-mnli --prompt sentence",
         "medtrust hallucination --rescore runs/<run folder> --entailment exact --lenient",
-        "medtrust hallucination --rescore runs/<run folder> --judge llm/embedded"))
+        "medtrust hallucination --rescore runs/<run folder> --judge llm/embedded",
+        "medtrust hallucination --model hf/llava-hf/llava-1.5-7b-hf --dataset demo-images --pope",
+        "medtrust hallucination -m hf/./my-vlm -d image-manifest --data-path scans/manifest.jsonl --pope --limit 100"))
     def hallucination(
             model: o.Model = None, model_arg: o.ModelArg = None, dataset: o.Dataset = None,
             data_path: o.DataPath = None, split: o.Split = None, limit: o.Limit = None, seed: o.Seed = None,
@@ -46,7 +48,11 @@ def register(app: typer.Typer) -> None:
             estimators: Annotated[Optional[str], typer.Option(help="comma-separated subset (default: all)")] = None,
             probe_position: Annotated[Optional[str], typer.Option(help="slt or tbg (SEP features)")] = None,
             probe_layers: Annotated[Optional[str], typer.Option(help="mid, last or a:b (SEP layers)")] = None,
-            rescore: Annotated[Optional[str], typer.Option(help="re-score a saved run without the generator")] = None):
+            rescore: Annotated[Optional[str], typer.Option(help="re-score a saved run without the generator")] = None,
+            pope: Annotated[bool, typer.Option("--pope", help="POPE object probing of a vision-language model "
+                                               "(random/popular/adversarial negatives); --limit: images")] = False,
+            pope_per_image: Annotated[Optional[int], typer.Option(help="POPE: positives (and negatives per split) "
+                                                                  "per image (default 3)")] = None):
         """Hallucination detection: semantic entropy and its rivals, with AUROC, AURAC, PRR and intervals."""
         from medtrust.hallucination.study import HallucinationConfig, HallucinationStudy
         from medtrust.runs.execute import execute
@@ -54,6 +60,10 @@ def register(app: typer.Typer) -> None:
 
         flags = o.common(model, model_arg, dataset, data_path, split, limit, seed, shuffle, lang, runs_dir, cache,
                          batch_size)
+        if pope or any(p and _is_pope_run(p) for p in (rescore, resume)):
+            run = _pope(flags, config, resume, rescore, quiet, pope_per_image, max_tokens)
+            echo(f"report: {run.report_path}")
+            return
         flags.update(samples=samples, temperature=temperature, low_temperature=low_temperature,
                      max_tokens=max_tokens, prompt=prompt, entailment=entailment, lenient=lenient, judge=judge,
                      few_shot=few_shot, probe_position=probe_position, probe_layers=probe_layers,
@@ -67,6 +77,24 @@ def register(app: typer.Typer) -> None:
             cfg = o.make_config(HallucinationConfig, config, flags) if not resume else None
             run = execute(HallucinationStudy(), cfg, resume=resume, progress=not quiet)
         echo(f"report: {run.report_path}")
+
+
+def _is_pope_run(path: str) -> bool:
+    from medtrust.hallucination.pope_study import POPE_STUDY
+    from medtrust.runs.folder import RunFolder
+    return RunFolder.open(path).config.get("study") == POPE_STUDY
+
+
+def _pope(flags: dict, config, resume, rescore, quiet: bool, per_image, max_tokens):
+    """Run (or re-parse) the POPE probing study."""
+    from medtrust.hallucination.pope_study import PopeConfig, PopeStudy
+    from medtrust.runs.execute import execute
+    from medtrust.runs.execute import rescore as rescore_run
+    if rescore:
+        return rescore_run(PopeStudy(), rescore, {"runs_dir": flags.get("runs_dir")}, progress=not quiet)
+    flags = {**flags, "per_image": per_image, "max_tokens": max_tokens}
+    cfg = o.make_config(PopeConfig, config, flags) if not resume else None
+    return execute(PopeStudy(), cfg, resume=resume, progress=not quiet)
 
 
 def demo(runs_dir: str | Path, limit: int | None, progress: bool) -> dict[str, Path]:
