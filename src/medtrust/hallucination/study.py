@@ -134,7 +134,8 @@ class HallucinationStudy(Study):
             hidden = part.pop("_hidden", None)
             rec = {"id": s.id, "role": self._roles.get(s.id, "eval"), "question": s.question,
                    "gold": s.answer_text(), "answer": s.answer, "aliases": list(s.aliases),
-                   "answer_type": s.answer_type, "choices": s.choices, "metadata": s.metadata,
+                   "answer_type": s.answer_type, "choices": s.choices, "images": list(s.images),
+                   "metadata": s.metadata,
                    "prompt_hash": prompt_hash(part.pop("messages")), **part,
                    "hidden": run.save_arrays(s.id, hidden) if hidden else None}
             records.append(rec)
