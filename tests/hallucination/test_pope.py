@@ -97,6 +97,7 @@ def test_images_are_collected_from_rows_and_probes_become_samples():
     assert s.id == "pope-adversarial-q1-pleural_effusion" and s.images == ["x.png"]
     assert s.metadata["object"] == "pleural effusion" and s.metadata["split"] == "adversarial"
     assert probe_sample(Probe("x.png", "q1", "结节", "random", "yes"), "zh").question == "图中有结节吗？"
+    assert probe_sample(Probe("x.png", "q1", "arrow", "random", "yes")).question == "Is there an arrow in the image?"
 
 
 @pytest.mark.parametrize("text, expected", [

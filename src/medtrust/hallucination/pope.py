@@ -30,7 +30,7 @@ from medtrust.errors import MedtrustError
 from medtrust.stats import bootstrap_ci, metric
 
 SPLITS = ("random", "popular", "adversarial")
-TEMPLATES = {"en": "Is there a {object} in the image?", "zh": "图中有{object}吗？"}
+TEMPLATES = {"en": "Is there {article} {object} in the image?", "zh": "图中有{object}吗？"}
 PER_IMAGE = 3  # POPE: three ground-truth objects (and three absent ones) per image
 
 
@@ -123,7 +123,8 @@ def build_probes(images: Sequence[AnnotatedImage], per_image: int = PER_IMAGE, s
 def probe_sample(p: Probe, lang: str = "en") -> Sample:
     """The probe as a dataset row (a yes/no question about the image)."""
     slug = re.sub(r"[^a-z0-9]+", "_", p.object.lower()).strip("_")
-    question = TEMPLATES["zh" if lang == "zh" else "en"].format(object=p.object)
+    article = "an" if p.object[:1].lower() in "aeiou" else "a"
+    question = TEMPLATES["zh" if lang == "zh" else "en"].format(article=article, object=p.object)
     return Sample(id=f"pope-{p.split}-{p.image_id}-{slug}", question=question, answer=p.label,
                   answer_type="yes_no", choices=["yes", "no"], images=[p.image],
                   metadata={"language": lang, "image_id": p.image_id, "object": p.object, "split": p.split,
