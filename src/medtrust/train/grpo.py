@@ -229,14 +229,29 @@ def train_grpo(opts: GRPOOptions, resume: str | None = None, progress: bool = Tr
     require_train_extra("medtrust train grpo")
     require_vllm(opts)
     samples = load_prompts(opts)
-    run = open_training_run("grpo", opts.model_dump(), resume or opts.out, opts.runs_dir)
-    run.write_json("data_summary.json", {"rows": len(samples), "split": training_split(opts.dataset, opts.split)})
+    from accelerate import PartialState
+    state = PartialState()
+    if state.num_processes > 1 and not (resume or opts.out):
+        raise MedtrustError("Several processes (accelerate launch) need one shared run folder.",
+                            "pass --out DIR (the same folder for every process)")
+    with state.main_process_first():  # the main process creates the folder, the others reopen it
+        run = open_training_run("grpo", opts.model_dump(), resume or opts.out, opts.runs_dir)
+    if state.is_main_process:
+        run.write_json("data_summary.json", {"rows": len(samples), "split": training_split(opts.dataset, opts.split)})
     trainable = load_for_training(opts.model, lora=opts.lora)
     trainer = build_trainer(opts, trainable, samples, run.checkpoints_dir, [JsonlLogCallback(run.log_path)])
     if not progress:
         trainer.args.disable_tqdm = True
     run_trainer(trainer, run, "medtrust train grpo", resume=bool(resume))
-    save_trained(trainer.model, trainable.tokenizer, run.model_dir, merge_lora=True)
+    if state.num_processes > 1:
+        # Trainer.save_model gathers sharded (DeepSpeed ZeRO-3 / FSDP) weights and writes on the main process
+        trainer.save_model(str(run.model_dir))
+        state.wait_for_everyone()
+        if not state.is_main_process:
+            return run
+        trainable.tokenizer.save_pretrained(run.model_dir)
+    else:
+        save_trained(trainer.model, trainable.tokenizer, run.model_dir, merge_lora=True)
     if not opts.keep_checkpoints:
         remove_checkpoints(run)
     if opts.eval:

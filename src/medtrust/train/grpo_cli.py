@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         "medtrust train grpo -m hf/Qwen/Qwen2.5-1.5B-Instruct -d medqa --data-path data/medqa --use-vllm "
         "--vllm-mode colocate",
         "accelerate launch --num_processes 8 -m medtrust train grpo -m hf/Qwen/Qwen2.5-7B-Instruct -d medqa "
-        "--data-path data/medqa --use-vllm --vllm-mode server",
+        "--data-path data/medqa --use-vllm --vllm-mode server --out runs/grpo-medqa",
         "medtrust train grpo --resume runs/<train-grpo run folder>"))
     def grpo(
             model: o.Model = None, dataset: o.Dataset = None, data_path: o.DataPath = None, split: o.Split = None,
