@@ -33,13 +33,15 @@ def main() -> None:
     parser.add_argument("--rewards", default="accuracy,format")
     parser.add_argument("--reward-weights", default=None, help="e.g. 1,2")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--eval-limit", type=int, default=None, help="also run --eval on this many test questions")
     args = parser.parse_args()
     weights = [float(x) for x in args.reward_weights.split(",")] if args.reward_weights else None
     opts = GRPOOptions(model=args.model, dataset=args.dataset, max_steps=args.max_steps,
                        num_generations=args.num_generations, prompts_per_step=args.prompts_per_step,
                        max_completion_length=args.max_completion_length, lr=args.lr, beta=args.beta,
                        temperature=args.temperature, rewards=args.rewards, reward_weights=weights, out=args.out,
-                       save_steps=max(args.max_steps, 1))
+                       save_steps=max(args.max_steps, 1), eval=args.eval_limit is not None,
+                       eval_limit=args.eval_limit)
     started = time.time()
     run = train_grpo(opts, progress=False)
     wall = time.time() - started
@@ -54,6 +56,11 @@ def main() -> None:
     print(f"| {steps} | {runtime:.1f} | {runtime / steps:.2f} | {steps / runtime:.4f} | {wall:.1f} |")
     print()
     print(reward_table_markdown(table))
+    comparison = run.path / "eval" / "reasoning" / "comparison.json"
+    if comparison.exists():
+        from medtrust.train.evaluate import comparison_markdown
+        print()
+        print(comparison_markdown(json.loads(comparison.read_text())))
 
 
 if __name__ == "__main__":
