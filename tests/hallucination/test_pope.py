@@ -177,3 +177,13 @@ def test_pope_end_to_end_on_a_tiny_vlm(cli, tiny_vlm_path, tmp_path):
         assert results[split]["yes_ratio"]["value"] == pytest.approx(np.mean([r["parsed"] == "yes" for r in rows]))
     report = (run / "report.html").read_text()
     assert "POPE: splits x metrics" in report and "adversarial" in report
+
+
+def test_clear_errors_for_a_text_model_and_a_dataset_without_objects(cli, tmp_path):
+    code, out, err = cli("hallucination", "--model", "embedded", "--dataset", "demo-images", "--pope",
+                         "--runs-dir", str(tmp_path), "--quiet")
+    assert code != 0 and "needs the 'images' capability" in out + err
+    code, out, err = cli("hallucination", "--model", "embedded", "--dataset", "demo-qa", "--pope",
+                         "--runs-dir", str(tmp_path), "--quiet")
+    assert code != 0 and "has no images with object annotations" in out + err and "image-manifest" in out + err
+    assert not list(tmp_path.iterdir())  # nothing was started
