@@ -52,6 +52,7 @@ def test_use_vllm_without_vllm_names_the_extra(monkeypatch, tmp_path):
     assert "'vllm'" in e.value.problem and "medtrust[vllm]" in e.value.fix
 
 
+@pytest.mark.integration
 def test_whole_run_on_a_tiny_model_logs_rewards_and_compares_before_after(cli, tiny_llama, tmp_path):
     out = tmp_path / "run"
     code, stdout, err = cli("train", "grpo", "--model", f"hf/{tiny_llama}", "--dataset", "demo-calc", "--limit", "2",
