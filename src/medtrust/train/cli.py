@@ -119,14 +119,56 @@ def sft(model: ModelO = None, dataset: DatasetO = None, data_path: DataPathO = N
         eval_benign_path: EvalBenignPathO = None, eval_limit: EvalLimitO = None, eval_qa: EvalQaO = None,
         eval_qa_path: EvalQaPathO = None, eval_qa_limit: EvalQaLimitO = None, cache: EvalCacheO = None):
     """Safety SFT (TRL SFTTrainer): harmful request -> safe response, mixed with benign answers."""
+    given = dict(locals())  # the options, before any import adds names
     from medtrust.cli import echo
     from medtrust.train.sft import SFTOptions, parse_mix_paths, train_sft
-    flags = common_flags(**{k: v for k, v in locals().items() if k not in ("mix_path", "resume", "quiet", "merge")})
+    flags = common_flags(**{k: v for k, v in given.items() if k not in ("mix_path", "resume", "quiet", "merge")})
     if mix_path:
         flags["mix_paths"] = parse_mix_paths(mix_path)
     if merge is not None:
         flags["merge_lora"] = merge
     run = train_sft(build_options(SFTOptions, flags, resume, "sft"), resume=resume, progress=not quiet)
+    echo(f"model: {run.model_dir}  (evaluate it with --model hf/{run.model_dir})")
+    echo(f"report: {run.report_path}")
+
+
+@train_app.command(epilog=examples(
+    "medtrust train dpo --model embedded --build-pairs --dataset medsafetybench --data-path "
+    "../shared/data/medsafetybench --limit 200 --max-steps 50 --eval",
+    "medtrust train dpo -m embedded --pairs pairs.jsonl --lora --beta 0.1",
+    "medtrust train dpo -m hf/Qwen/Qwen2.5-0.5B-Instruct --build-pairs -d medsafetybench --data-path "
+    "data/medsafetybench --judge llm/openai/gpt-4o-mini --lora --device cuda",
+    "medtrust train dpo --resume runs/20260101T000000Z_train-dpo_embedded_ab12cd"))
+def dpo(model: ModelO = None,
+        pairs: Annotated[Optional[str], Opt("--pairs", help="JSONL file, one {prompt, chosen, rejected} per "
+                                            "line (see docs/training.md)")] = None,
+        build_pairs: Annotated[Optional[bool], Opt("--build-pairs", help="answer --dataset's harmful requests "
+                                                   "with the model, judge them; rejected = a complied answer, "
+                                                   "chosen = the dataset's safe response")] = None,
+        dataset: DatasetO = None, data_path: DataPathO = None, split: SplitO = None, limit: LimitO = None,
+        seed: SeedO = None,
+        judge: Annotated[Optional[str], Opt("--judge", help="judge for --build-pairs: keywords (default) or "
+                                            "llm/<model>")] = None,
+        pair_max_tokens: Annotated[Optional[int], Opt("--pair-max-tokens", help="tokens per generated answer "
+                                                      "with --build-pairs (default 96)")] = None,
+        beta: Annotated[Optional[float], Opt("--beta", help="DPO beta (default 0.1)")] = None,
+        lora: LoraO = None, lora_r: LoraRO = None, lora_alpha: LoraAlphaO = None, lora_targets: LoraTargetsO = None,
+        merge: MergeO = None, epochs: EpochsO = None, lr: LrO = None, max_steps: MaxStepsO = None,
+        batch_size: BatchO = None, grad_accum: AccumO = None, max_length: MaxLenO = None,
+        logging_steps: LogStepsO = None, save_steps: SaveStepsO = None, keep_checkpoints: KeepO = None,
+        device: DeviceO = None, dtype: DtypeO = None, out: OutO = None, runs_dir: RunsDirO = None,
+        resume: ResumeO = None, quiet: QuietO = False, eval: EvalO = None, eval_dataset: EvalDatasetO = None,
+        eval_data_path: EvalDataPathO = None, eval_split: EvalSplitO = None, eval_benign: EvalBenignO = None,
+        eval_benign_path: EvalBenignPathO = None, eval_limit: EvalLimitO = None, eval_qa: EvalQaO = None,
+        eval_qa_path: EvalQaPathO = None, eval_qa_limit: EvalQaLimitO = None, cache: EvalCacheO = None):
+    """Safety DPO (TRL DPOTrainer): chosen = safe response, rejected = harmful compliance."""
+    given = dict(locals())  # the options, before any import adds names
+    from medtrust.cli import echo
+    from medtrust.train.dpo import DPOOptions, train_dpo
+    flags = common_flags(**{k: v for k, v in given.items() if k not in ("resume", "quiet", "merge")})
+    if merge is not None:
+        flags["merge_lora"] = merge
+    run = train_dpo(build_options(DPOOptions, flags, resume, "dpo"), resume=resume, progress=not quiet)
     echo(f"model: {run.model_dir}  (evaluate it with --model hf/{run.model_dir})")
     echo(f"report: {run.report_path}")
 
@@ -149,5 +191,7 @@ def report(runs: Annotated[list[Path], typer.Argument(help="training run folders
 def register(app: typer.Typer) -> None:
     """Add ``medtrust train ...`` to the main CLI."""
     # ---- GRPO (owned by the GRPO engineer): one import + call line below --------------------
+    from medtrust.train import grpo_cli
+    grpo_cli.register(train_app)
     # ---- end GRPO -----------------------------------------------------------------------------
     app.add_typer(train_app, name="train")

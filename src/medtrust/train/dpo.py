@@ -1,0 +1,88 @@
+"""Safety DPO with TRL's DPOTrainer on preference pairs (chosen = safe response, rejected = a
+harmful compliance), from a pairs file or built with the model itself (``pairs.py``).
+
+TRL 1.16 rebuilds the reference model from the policy's config path when it gets an in-memory
+model and no ``ref_model``; for ``embedded`` that name is not a folder, so full fine-tuning
+passes an explicit reference model (a second copy loaded from the same source). With LoRA no
+copy is needed: the reference is the base model with the adapter disabled.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from medtrust.errors import MedtrustError
+from medtrust.train.options import TrainOptions
+from medtrust.train.pairs import PAIRS_FILE, build_pairs, conversational, read_pairs, write_pairs
+
+
+class DPOOptions(TrainOptions):
+    pairs: str | None = Field(default=None, description="JSONL file of prompt/chosen/rejected pairs")
+    build_pairs: bool = False
+    judge: str = "keywords"
+    pair_max_tokens: int = Field(default=96, ge=1, description="tokens per generated answer with --build-pairs")
+    beta: float = Field(default=0.1, gt=0)
+    max_length: int = Field(default=320, ge=16)
+    batch_size: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.pairs) == bool(self.build_pairs):
+            raise ValueError("give exactly one of --pairs FILE or --build-pairs")
+        return self
+
+
+def dpo_pairs(opts: DPOOptions, model_string: str, run, progress: bool) -> list[dict]:
+    """The pairs to train on: reread from the run (resume), read from --pairs, or built."""
+    saved = run.path / PAIRS_FILE
+    if saved.exists():
+        return read_pairs(saved)
+    if opts.pairs:
+        pairs = read_pairs(opts.pairs)
+        pairs = pairs[:opts.limit] if opts.limit else pairs
+    else:
+        from medtrust.train.sft import load_harmful
+        samples = load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed)
+        pairs, stats = build_pairs(model_string, samples, opts.judge, opts.pair_max_tokens,
+                                   cache=opts.eval_args.get("cache", True), progress=progress)
+        run.write_json("pairs_summary.json", stats)
+    write_pairs(pairs, saved)
+    return pairs
+
+
+def train_dpo(opts: DPOOptions, resume: str | None = None, progress: bool = True):
+    """Pairs -> DPOTrainer -> ``<run>/model`` (+ ``--eval`` before/after) -> report.html."""
+    from medtrust.train.common import (
+        JsonlLogCallback,
+        load_for_training,
+        model_source,
+        open_training_run,
+        require_train_extra,
+        run_trainer,
+    )
+    from medtrust.train.options import finish_training, trainer_kwargs
+
+    require_train_extra("medtrust train dpo")
+    _, model_string = model_source(opts.model)
+    run = open_training_run("dpo", opts.model_dump(), resume or opts.out, opts.runs_dir)
+    pairs = dpo_pairs(opts, model_string, run, progress)
+
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+    tm = load_for_training(opts.model, lora=opts.lora, lora_r=opts.lora_r, lora_alpha=opts.lora_alpha,
+                           lora_targets=opts.lora_targets, dtype=opts.dtype, device=opts.device)
+    ref = None
+    if not opts.lora:
+        ref = load_for_training(opts.model, dtype=opts.dtype, device=opts.device).model
+        ref.eval()
+    tm.tokenizer.padding_side = "left"
+    lr = opts.lr or (5e-5 if opts.lora else 5e-6)
+    args = DPOConfig(**trainer_kwargs(opts, run, lr, progress), beta=opts.beta)
+    dataset = Dataset.from_list([conversational(p) for p in pairs])
+    try:
+        trainer = DPOTrainer(model=tm.model, ref_model=ref, args=args, train_dataset=dataset,
+                             processing_class=tm.tokenizer, callbacks=[JsonlLogCallback(run.log_path)])
+    except ValueError as e:  # TRL's own checks of the data and options
+        raise MedtrustError(f"DPO could not start: {e}", "check the pairs and the options") from e
+    run_trainer(trainer, run, "medtrust train dpo", resume=bool(resume))
+    return finish_training(trainer, tm, run, opts, f"Safety DPO of {opts.model}", progress)
