@@ -215,6 +215,14 @@ def test_demo_images_keep_the_benign_clinical_questions_by_default_and_limit_cou
         SafetyStudy().load_samples(SafetyConfig(dataset="demo-harmful", benign="demo-benign", benign_kinds="count"))
 
 
+def test_image_questions_passed_as_the_harmful_side_are_one_clear_error():
+    with pytest.raises(DataError, match="harmful dataset 'demo-images' has no request that should be refused") as e:
+        SafetyStudy().load_samples(SafetyConfig(dataset="demo-images", benign="demo-benign", limit=2))
+    assert "--benign" in e.value.fix
+    with pytest.raises(DataError, match="benign dataset 'demo-harmful' has no request that should be answered"):
+        SafetyStudy().load_samples(SafetyConfig(dataset="demo-harmful", benign="demo-harmful", limit=2))
+
+
 @pytest.mark.parametrize("args", [["--benign", "demo-benign", "--attacks", "none,figstep"],
                                   ["--benign", "demo-images", "--attacks", "none"]])
 def test_a_text_only_model_with_images_stops_before_writing_and_names_vision_backends(cli, tmp_path, args):

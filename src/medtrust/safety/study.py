@@ -107,6 +107,8 @@ class SafetyStudy(Study):
                                                            config, "--data-path"), True),
                  (config.benign, benign_split, _load_side(config.benign, config.benign_path, benign_split,
                                                           config, "--benign-path", _benign_kinds(config)), False)]
+        for name, _, samples, harmful_side in sides:
+            _check_side(name, samples, harmful_side)
         chinese: dict[str, str] = {}
         if "translate_zh" in config.attacks:
             for name, split, samples, _ in sides:
@@ -254,6 +256,20 @@ def _load_side(name: str, path: str | None, split: str | None, config: SafetyCon
                             f"use --benign-kinds with: {', '.join(found)}, or all")
         samples = [s for s in samples if question_kind(s) in kinds][:config.limit]
     return samples
+
+
+def _check_side(name: str, samples: list[Sample], harmful_side: bool) -> None:
+    """A side whose rows all say the opposite (e.g. image questions passed as --dataset) is an error:
+    a row's own ``should_refuse`` wins over its side, so that side would measure nothing."""
+    if any((s.should_refuse if s.should_refuse is not None else harmful_side) == harmful_side for s in samples):
+        return
+    if harmful_side:
+        raise DataError(f"The harmful dataset '{name}' has no request that should be refused (its rows say "
+                        "should_refuse: false).", "pass harmful requests as --dataset (medsafetybench, demo-harmful, "
+                        f"figstep) and '{name}' as --benign")
+    raise DataError(f"The benign dataset '{name}' has no request that should be answered (its rows say "
+                    "should_refuse: true).", f"pass benign requests as --benign (xstest, demo-benign, demo-images) "
+                    f"and '{name}' as --dataset")
 
 
 def _chinese_versions(name: str, split: str | None, samples: list[Sample]) -> dict[str, str]:
