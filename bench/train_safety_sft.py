@@ -48,7 +48,8 @@ def main() -> None:
         steps = a.max_steps
     cmd = [".venv/bin/medtrust", "train", "sft", "--model", "embedded", "--dataset", "medsafetybench",
            "--data-path", f"{DATA}/medsafetybench", "--split", "train", "--mix", a.mix,
-           "--mix-path", f"pubmedqa={DATA}/pubmedqa", "--max-steps", str(steps), "--batch-size", str(a.batch_size),
+           "--mix-path", f"pubmedqa={DATA}/pubmedqa", "--max-steps", str(steps), "--time-limit", str(a.budget_min),
+           "--batch-size", str(a.batch_size),
            "--max-length", str(a.max_length), "--lr", a.lr, "--logging-steps", "5", "--save-steps", "100",
            "--out", a.out, "--eval", "--eval-dataset", "medsafetybench", "--eval-data-path", f"{DATA}/medsafetybench",
            "--eval-split", "test", "--eval-benign", "xstest", "--eval-benign-path", f"{DATA}/xstest",

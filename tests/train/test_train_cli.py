@@ -65,3 +65,19 @@ def test_malformed_pairs_file_is_one_data_error(cli, tmp_path):
     pairs.write_text('{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": "p"}\n')
     code, _, err = cli("train", "dpo", "--pairs", str(pairs), "--out", str(tmp_path / "r"))
     assert code == 2 and "line 2: chosen, rejected missing" in err and "Fix:" in err
+
+
+def test_time_limit_stops_training_early(cli, tiny_llama_path, data_root, tmp_path):
+    out_dir = tmp_path / "run"
+    code, _, err = cli("train", "sft", "-m", f"hf/{tiny_llama_path}", "--data-path", str(data_root / "medsafetybench"),
+                       "--limit", "4", "--mix", "", "--max-steps", "50", "--batch-size", "1", "--max-length", "96",
+                       "--time-limit", "0.0001", "--out", str(out_dir), "--quiet")
+    assert code == 0, err
+    result = json.loads((out_dir / "train_result.json").read_text())
+    assert result["global_step"] == 1 and result["stopped_by_time_limit_at_step"] == 1
+
+
+def test_max_length_that_cuts_every_completion_is_one_error(cli, tiny_llama_path, data_root, tmp_path):
+    code, _, err = cli("train", "sft", "-m", f"hf/{tiny_llama_path}", "--data-path", str(data_root / "medsafetybench"),
+                       "--limit", "2", "--mix", "", "--max-length", "16", "--out", str(tmp_path / "r"), "--quiet")
+    assert code == 2 and "No training row keeps any completion token within --max-length 16" in err

@@ -30,6 +30,8 @@ MergeO = Annotated[Optional[bool], Opt("--merge/--adapter", help="save LoRA merg
 EpochsO = Annotated[Optional[float], Opt("--epochs", help="passes over the data (default 1)")]
 LrO = Annotated[Optional[float], Opt("--lr", help="learning rate")]
 MaxStepsO = Annotated[Optional[int], Opt("--max-steps", help="stop after N optimizer steps (overrides --epochs)")]
+TimeLimitO = Annotated[Optional[float], Opt("--time-limit", help="stop training after this many minutes "
+                                            "(checkpoint saved; the lr schedule follows --max-steps)")]
 BatchO = Annotated[Optional[int], Opt("--batch-size", help="rows per device step (default 8)")]
 AccumO = Annotated[Optional[int], Opt("--grad-accum", help="gradient accumulation steps (default 1)")]
 MaxLenO = Annotated[Optional[int], Opt("--max-length", help="tokens per training row, longer rows are cut "
@@ -111,6 +113,7 @@ def sft(model: ModelO = None, dataset: DatasetO = None, data_path: DataPathO = N
                                                      "has them, else the base model's own), gold or self")] = None,
         lora: LoraO = None, lora_r: LoraRO = None, lora_alpha: LoraAlphaO = None, lora_targets: LoraTargetsO = None,
         merge: MergeO = None, epochs: EpochsO = None, lr: LrO = None, max_steps: MaxStepsO = None,
+        time_limit: TimeLimitO = None,
         batch_size: BatchO = None, grad_accum: AccumO = None, max_length: MaxLenO = None,
         logging_steps: LogStepsO = None, save_steps: SaveStepsO = None, keep_checkpoints: KeepO = None,
         device: DeviceO = None, dtype: DtypeO = None, out: OutO = None, runs_dir: RunsDirO = None,
@@ -154,6 +157,7 @@ def dpo(model: ModelO = None,
         beta: Annotated[Optional[float], Opt("--beta", help="DPO beta (default 0.1)")] = None,
         lora: LoraO = None, lora_r: LoraRO = None, lora_alpha: LoraAlphaO = None, lora_targets: LoraTargetsO = None,
         merge: MergeO = None, epochs: EpochsO = None, lr: LrO = None, max_steps: MaxStepsO = None,
+        time_limit: TimeLimitO = None,
         batch_size: BatchO = None, grad_accum: AccumO = None, max_length: MaxLenO = None,
         logging_steps: LogStepsO = None, save_steps: SaveStepsO = None, keep_checkpoints: KeepO = None,
         device: DeviceO = None, dtype: DtypeO = None, out: OutO = None, runs_dir: RunsDirO = None,

@@ -206,6 +206,27 @@ class JsonlLogCallback(_callback_base()):
             os.fsync(f.fileno())
 
 
+class TimeLimitCallback(_callback_base()):
+    """Stops training (saving a checkpoint first) once ``minutes`` of training have passed, so a
+    run stays within a time budget whatever the speed of the machine; the learning-rate schedule
+    still follows ``max_steps``."""
+
+    def __init__(self, minutes: float):
+        self.seconds = minutes * 60
+        self.started: float | None = None
+        self.stopped_at: int | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.time()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.started is not None and time.time() - self.started >= self.seconds:
+            control.should_training_stop = True
+            control.should_save = True
+            self.stopped_at = state.global_step
+        return control
+
+
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
@@ -268,6 +289,9 @@ def run_trainer(trainer, run: TrainingRun, command: str, resume: bool = False) -
     metrics = dict(output.metrics)
     metrics.update(wall_clock_s=round(time.time() - started, 2), global_step=output.global_step,
                    resumed_from=checkpoint)
+    limit = next((c for c in trainer.callback_handler.callbacks if isinstance(c, TimeLimitCallback)), None)
+    if limit is not None and limit.stopped_at is not None:
+        metrics["stopped_by_time_limit_at_step"] = limit.stopped_at
     run.write_json("train_result.json", metrics)
     return metrics
 

@@ -53,14 +53,13 @@ def dpo_pairs(opts: DPOOptions, model_string: str, run, progress: bool) -> list[
 def train_dpo(opts: DPOOptions, resume: str | None = None, progress: bool = True):
     """Pairs -> DPOTrainer -> ``<run>/model`` (+ ``--eval`` before/after) -> report.html."""
     from medtrust.train.common import (
-        JsonlLogCallback,
         load_for_training,
         model_source,
         open_training_run,
         require_train_extra,
         run_trainer,
     )
-    from medtrust.train.options import finish_training, trainer_kwargs
+    from medtrust.train.options import callbacks, finish_training, trainer_kwargs
 
     require_train_extra("medtrust train dpo")
     _, model_string = model_source(opts.model)
@@ -81,7 +80,7 @@ def train_dpo(opts: DPOOptions, resume: str | None = None, progress: bool = True
     dataset = Dataset.from_list([conversational(p) for p in pairs])
     try:
         trainer = DPOTrainer(model=tm.model, ref_model=ref, args=args, train_dataset=dataset,
-                             processing_class=tm.tokenizer, callbacks=[JsonlLogCallback(run.log_path)])
+                             processing_class=tm.tokenizer, callbacks=callbacks(opts, run))
     except ValueError as e:  # TRL's own checks of the data and options
         raise MedtrustError(f"DPO could not start: {e}", "check the pairs and the options") from e
     run_trainer(trainer, run, "medtrust train dpo", resume=bool(resume))

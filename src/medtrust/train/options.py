@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from medtrust.train.common import (
+    JsonlLogCallback,
+    TimeLimitCallback,
     TrainableModel,
     TrainingRun,
     remove_checkpoints,
@@ -34,6 +36,7 @@ class TrainOptions(BaseModel):
     epochs: float = Field(default=1.0, gt=0)
     lr: float | None = Field(default=None, gt=0, description="default: 2e-5 full, 2e-4 LoRA (SFT); 1e-6 / 1e-5 (DPO)")
     max_steps: int | None = Field(default=None, ge=1)
+    time_limit: float | None = Field(default=None, gt=0, description="stop training after this many minutes")
     batch_size: int = Field(default=8, ge=1)
     grad_accum: int = Field(default=1, ge=1)
     max_length: int = Field(default=256, ge=16)
@@ -63,6 +66,14 @@ def trainer_kwargs(opts: TrainOptions, run: TrainingRun, lr: float, progress: bo
                 save_steps=opts.save_steps, save_total_limit=1, report_to="none", seed=opts.seed,
                 bf16=bf16, fp16=False, gradient_checkpointing=opts.gradient_checkpointing,
                 disable_tqdm=not progress, use_cpu=(opts.device == "cpu"), dataloader_num_workers=0)
+
+
+def callbacks(opts: TrainOptions, run: TrainingRun) -> list:
+    """The JSONL log, and the time limit when ``--time-limit`` is given."""
+    out = [JsonlLogCallback(run.log_path)]
+    if opts.time_limit:
+        out.append(TimeLimitCallback(opts.time_limit))
+    return out
 
 
 def finish_training(trainer, tm: TrainableModel, run: TrainingRun, opts: TrainOptions, title: str,

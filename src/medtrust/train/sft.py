@@ -230,14 +230,13 @@ def train_sft(opts: SFTOptions, resume: str | None = None, progress: bool = True
     """Build (or, on resume, reread) the training rows, fine-tune with SFTTrainer, save the model
     into ``<run>/model``, optionally evaluate before/after, and write report.html."""
     from medtrust.train.common import (
-        JsonlLogCallback,
         load_for_training,
         model_source,
         open_training_run,
         require_train_extra,
         run_trainer,
     )
-    from medtrust.train.options import finish_training, trainer_kwargs
+    from medtrust.train.options import callbacks, finish_training, trainer_kwargs
 
     require_train_extra("medtrust train sft")
     _, model_string = model_source(opts.model)
@@ -258,6 +257,10 @@ def train_sft(opts: SFTOptions, resume: str | None = None, progress: bool = True
     args = SFTConfig(**trainer_kwargs(opts, run, lr, progress), completion_only_loss=True)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     trainer = SFTTrainer(model=tm.model, args=args, train_dataset=dataset, processing_class=tm.tokenizer,
-                         callbacks=[JsonlLogCallback(run.log_path)])
+                         callbacks=callbacks(opts, run))
+    if len(trainer.train_dataset) == 0:
+        raise DataError(f"No training row keeps any completion token within --max-length {opts.max_length} "
+                        "(TRL drops rows whose completion is cut off entirely).",
+                        "raise --max-length (the chat template's system prompt and the request come first)")
     run_trainer(trainer, run, "medtrust train sft", resume=bool(resume))
     return finish_training(trainer, tm, run, opts, f"Safety SFT of {opts.model}", progress)
