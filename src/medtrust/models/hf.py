@@ -163,41 +163,55 @@ def _text_only(message: dict) -> dict:
 
 
 def _load(model: str, device: str, dtype, revision, trust_remote_code, attn_implementation):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok, net = load_pretrained(model, AutoTokenizer, AutoModelForCausalLM, "model", device, dtype, revision,
+                               trust_remote_code, attn_implementation)
+    return tok, net
+
+
+def load_pretrained(model: str, preprocessor_cls, model_cls, what: str, device: str, dtype, revision,
+                    trust_remote_code, attn_implementation):
+    """(preprocessor, model) from a local folder or hub id, quietly, left-padded and on ``device``.
+
+    A folder that does not exist or a hub id that cannot be fetched gives one BackendUnavailable."""
     try:
         import transformers
-        from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as e:  # pragma: no cover - core dependency
         raise BackendUnavailable("The hf backend needs transformers.", "pip install transformers") from e
     local = Path(model).expanduser()
     source = str(local) if local.exists() else model
     if not local.exists() and (model.startswith((".", "/", "~")) or model.count("/") > 1):
-        raise BackendUnavailable(f"The model folder '{model}' does not exist.",
+        raise BackendUnavailable(f"The {what} folder '{model}' does not exist.",
                                  "check the path, or give a Hugging Face hub id like hf/Qwen/Qwen2.5-0.5B-Instruct")
     kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     try:
-        tok = AutoTokenizer.from_pretrained(source, **kwargs)
+        pre = preprocessor_cls.from_pretrained(source, **kwargs)
         mkw = dict(kwargs, dtype=dtype)
         if attn_implementation:
             mkw["attn_implementation"] = attn_implementation
-        net = AutoModelForCausalLM.from_pretrained(source, **mkw)
+        net = model_cls.from_pretrained(source, **mkw)
     except OSError as e:
         raise BackendUnavailable(
-            f"Could not load the model '{model}': {str(e).splitlines()[0]}",
+            f"Could not load the {what} '{model}': {str(e).splitlines()[0]}",
             "give a local folder (hf/./path/to/model) or a hub id that is downloaded or reachable "
             "(HF_HUB_OFFLINE=1 uses the local hub cache only)") from e
     finally:
         transformers.logging.set_verbosity(verbosity)
         transformers.utils.logging.enable_progress_bar()
+    tok = getattr(pre, "tokenizer", pre)
+    if tok is None:
+        raise MedtrustError(f"The processor of '{model}' has no tokenizer.", "use a model with an AutoProcessor")
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
     _neutral_generation_config(net)
     net.to(device)
     net.eval()
-    return tok, net
+    return pre, net
 
 
 def _neutral_generation_config(net) -> None:

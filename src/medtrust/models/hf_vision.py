@@ -12,9 +12,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from medtrust.errors import BackendUnavailable, MedtrustError
 from medtrust.models.base import Capability, Completion, GenerationRequest, ProgressFn
-from medtrust.models.hf import HFBackend, _neutral_generation_config
+from medtrust.models.hf import HFBackend, load_pretrained
 from medtrust.models.hf_generation import generate_rows
 from medtrust.models.images import load_image
 
@@ -124,34 +123,7 @@ def _takes_nested_images(processor) -> bool:
 
 
 def _load_vision(model: str, device: str, dtype, revision, trust_remote_code, attn_implementation):
-    import transformers
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    local = Path(model).expanduser()
-    source = str(local) if local.exists() else model
-    kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
-    verbosity = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    try:
-        processor = AutoProcessor.from_pretrained(source, **kwargs)
-        mkw = dict(kwargs, dtype=dtype)
-        if attn_implementation:
-            mkw["attn_implementation"] = attn_implementation
-        net = AutoModelForImageTextToText.from_pretrained(source, **mkw)
-    except OSError as e:
-        raise BackendUnavailable(f"Could not load the vision-language model '{model}': {str(e).splitlines()[0]}",
-                                 "give a local folder or a hub id that is downloaded or reachable") from e
-    finally:
-        transformers.logging.set_verbosity(verbosity)
-        transformers.utils.logging.enable_progress_bar()
-    tok = getattr(processor, "tokenizer", None)
-    if tok is None:
-        raise MedtrustError(f"The processor of '{model}' has no tokenizer.", "use a model with an AutoProcessor")
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    tok.padding_side = "left"
-    _neutral_generation_config(net)
-    net.to(device)
-    net.eval()
-    return processor, net
+    return load_pretrained(model, AutoProcessor, AutoModelForImageTextToText, "vision-language model", device,
+                           dtype, revision, trust_remote_code, attn_implementation)
