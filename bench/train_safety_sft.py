@@ -1,8 +1,9 @@
 """Issue 6 check (a): safety SFT of the embedded model within a time budget, evaluated before
 and after on MedSafetyBench test (harmful) and XSTest safe prompts (benign), plus MedQA accuracy.
 
-Measures steps/s with a few steps first, picks --max-steps to fill at most ``--fill`` of the
-budget, then runs the CLI (timed) and prints the before/after table. Run it under the CPU lock:
+Measures steps/s with a few steps first, picks --max-steps to take ``--plan-min`` minutes at that
+speed (the budget is passed as the hard --time-limit), then runs the CLI (timed) and prints the
+before/after table. Run it under the CPU lock:
 
     flock /tmp/medtrust-cpu.lock .venv/bin/python bench/train_safety_sft.py --budget-min 20
 """
@@ -28,7 +29,8 @@ DATA = "../shared/data"
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--budget-min", type=float, default=20.0, help="training time limit")
-    p.add_argument("--fill", type=float, default=0.75, help="share of the budget the planned steps may use")
+    p.add_argument("--plan-min", type=float, default=12.0, help="minutes of training the planned steps take at "
+                   "the probed speed (the budget is the hard --time-limit)")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--lr", default="1e-4")
@@ -39,10 +41,10 @@ def main() -> None:
     p.add_argument("--extra", default="", help="more flags for medtrust train sft")
     a = p.parse_args()
     if a.max_steps is None:
-        probe = 4
+        probe = 3
         secs = measure("full", probe, a.batch_size, a.max_length, f"{DATA}/medsafetybench")
         rate = probe / secs
-        steps = math.floor(a.budget_min * 60 * a.fill * rate)
+        steps = math.floor(min(a.plan_min, a.budget_min) * 60 * rate)
         print(f"speed probe: {probe} steps in {secs:.1f} s = {rate:.3f} steps/s -> --max-steps {steps}", flush=True)
     else:
         steps = a.max_steps
