@@ -82,7 +82,7 @@ def comparison_sections(run: TrainingRun) -> list[Section]:
     """One section per ``eval/<label>/comparison.json`` written by ``evaluate_before_after``."""
     from medtrust.train.evaluate import comparison_section
     sections = []
-    for path in sorted((run.path / "eval").glob("*/comparison.json")):
+    for path in sorted((run.path / "eval").glob("*/comparison.json"), key=lambda p: (p.parent.name != "safety", p)):
         sections.append(comparison_section(json.loads(path.read_text())))
     return sections
 
