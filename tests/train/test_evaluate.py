@@ -131,3 +131,14 @@ def test_missing_train_extra_gives_the_install_hint(monkeypatch):
     with pytest.raises(MedtrustError, match="needs the package 'trl'") as e:
         require_train_extra("medtrust train sft")
     assert "medtrust[train]" in e.value.fix
+
+
+def test_docstring_examples_of_the_training_modules():
+    import doctest
+
+    import medtrust.train.pairs
+    import medtrust.train.report
+    import medtrust.train.sft
+    for module in (medtrust.train.sft, medtrust.train.pairs, medtrust.train.report):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
