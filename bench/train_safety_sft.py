@@ -29,7 +29,7 @@ DATA = "../shared/data"
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--budget-min", type=float, default=20.0, help="training time limit")
-    p.add_argument("--plan-min", type=float, default=8.0, help="minutes of training the planned steps take at "
+    p.add_argument("--plan-min", type=float, default=6.0, help="minutes of training the planned steps take at "
                    "the probed speed (the budget is the hard --time-limit)")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--max-length", type=int, default=128)
