@@ -40,7 +40,8 @@ def _prefix_token(backend: "HFBackend") -> int:
 
 def score_loglik(backend: "HFBackend", requests: Sequence[LoglikRequest],
                  batch_size: int | None = None) -> list[list[LoglikResult]]:
-    """Scores for every continuation of every request, batched by length (longest first)."""
+    """Scores for every continuation of every request, batched by length (longest first); identical
+    inputs (one-token options of one question) are computed once."""
     import torch
 
     items = []  # (request index, continuation index, input ids, continuation length)
@@ -49,26 +50,31 @@ def score_loglik(backend: "HFBackend", requests: Sequence[LoglikRequest],
             ctx, cont_ids = encode_pair(backend, req.context, cont)
             whole = (ctx + cont_ids)[-(backend.max_length + 1):]
             items.append((i, j, whole[:-1], whole[1:], len(cont_ids)))
-    items.sort(key=lambda it: -len(it[2]))
+    # Identical inputs share one forward pass (as lm-evaluation-harness does): the options " A" ... " D"
+    # of a multiple-choice question are one-token continuations of the same context.
+    groups: dict[tuple[int, ...], list[tuple]] = {}
+    for it in items:
+        groups.setdefault(tuple(it[2]), []).append(it)
+    inputs_by_length = sorted(groups, key=lambda ids: -len(ids))
     results: list[list[LoglikResult | None]] = [[None] * len(r.continuations) for r in requests]
     size = batch_size or max(1, backend.batch_size // 2)
     model = backend.model
-    for start in range(0, len(items), size):
-        batch = items[start:start + size]
-        width = max(len(it[2]) for it in batch)
+    for start in range(0, len(inputs_by_length), size):
+        batch = inputs_by_length[start:start + size]
+        width = len(batch[0])
         inputs = torch.full((len(batch), width), backend.tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros_like(inputs)
-        for row, it in enumerate(batch):  # right padding: positions stay 0..n-1
-            inputs[row, :len(it[2])] = torch.tensor(it[2])
-            mask[row, :len(it[2])] = 1
+        for row, ids in enumerate(batch):  # right padding: positions stay 0..n-1
+            inputs[row, :len(ids)] = torch.tensor(ids)
+            mask[row, :len(ids)] = 1
         with torch.inference_mode():
             logits = model(input_ids=inputs.to(model.device), attention_mask=mask.to(model.device)).logits
-        logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
-        for row, (i, j, inp, target, n_cont) in enumerate(batch):
-            end = len(inp)
-            span = logprobs[row, end - n_cont:end]
-            wanted = torch.tensor(target[-n_cont:])
-            picked = span.gather(1, wanted[:, None]).squeeze(1)
-            greedy = bool((span.argmax(dim=-1) == wanted).all())
-            results[i][j] = LoglikResult(logprob=float(picked.sum()), is_greedy=greedy, num_tokens=n_cont)
+        for row, ids in enumerate(batch):
+            for i, j, inp, target, n_cont in groups[ids]:
+                end = len(inp)  # log-softmax over the continuation's positions only
+                span = torch.log_softmax(logits[row, end - n_cont:end].float(), dim=-1).cpu()
+                wanted = torch.tensor(target[-n_cont:])
+                picked = span.gather(1, wanted[:, None]).squeeze(1)
+                greedy = bool((span.argmax(dim=-1) == wanted).all())
+                results[i][j] = LoglikResult(logprob=float(picked.sum()), is_greedy=greedy, num_tokens=n_cont)
     return results  # type: ignore[return-value]
