@@ -121,7 +121,9 @@ def test_safety_compare_puts_every_run_on_one_tradeoff_plot(demo_run, cli, tmp_p
     assert code == 2 and "not a run folder" in err
 
 
-def test_llm_judge_on_the_embedded_model(cli, tmp_path):
+def test_llm_judge_on_the_embedded_model(cli, tmp_path, monkeypatch):
+    # the rubric leaves 384 tokens for "#reason: ..."; the small model rambles, so keep this test short
+    monkeypatch.setattr("medtrust.safety.judges.llm.HARM_MAX_TOKENS", 24)
     code, out, err = cli("safety", "--model", "embedded", "--dataset", "demo-harmful", "--benign", "demo-benign",
                          "--limit", "1", "--max-tokens", "12", "--judge", "llm/embedded", "--runs-dir",
                          str(tmp_path), "-q")
