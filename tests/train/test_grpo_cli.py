@@ -7,26 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from medtrust.errors import MedtrustError
 from medtrust.train.grpo import GRPOOptions, train_grpo
 
 
 @pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory):
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from medtrust.models.embedded import materialize
-    folder = tmp_path_factory.mktemp("tiny-llama-cli")
-    tok = AutoTokenizer.from_pretrained(str(materialize()))
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+def tiny_llama(tiny_llama_path):
+    """The shared tiny random Llama of tests/train/conftest.py."""
+    return tiny_llama_path
 
 
 @pytest.mark.parametrize("args, problem, fix", [
