@@ -16,18 +16,20 @@ COUNTS = {
     "demo-harmful": {"test": 46},
     "demo-benign": {"test": 52},
     "demo-calc": {"test": 100, "train": 500},
+    "benign-requests": {"train": 116},
 }
-HAND_WRITTEN = ["demo-qa", "demo-mcq", "demo-harmful", "demo-benign"]
+HAND_WRITTEN = ["demo-qa", "demo-mcq", "demo-harmful", "demo-benign", "benign-requests"]
 
 
-def rows(name, split="test", lang="en"):
+def rows(name, split=None, lang="en"):
+    split = split or REGISTRY[name].default_split
     return REGISTRY[name].builtin(split, 0, lang)
 
 
 @pytest.mark.parametrize("name", list(COUNTS))
 def test_counts_per_split_and_language(name):
     spec = REGISTRY[name]
-    assert spec.splits == COUNTS[name] and spec.default_split == "test"
+    assert spec.splits == COUNTS[name] and spec.default_split == ("train" if name == "benign-requests" else "test")
     assert spec.source == "built-in (medtrust)"
     for split, n in COUNTS[name].items():
         assert len(rows(name, split, "en")) == n
@@ -169,3 +171,21 @@ def test_malformed_row_names_file_and_line(tmp_path, monkeypatch):
             bs.read_rows("demo_qa")
     finally:
         bs.read_rows.cache_clear()
+
+
+def test_benign_requests_should_be_answered_and_are_not_copies_of_evaluation_prompts(data_root):
+    """benign-requests is training data against over-refusal: it must not contain XSTest prompts
+    (the over-refusal benchmark) nor near-copies of them, nor demo-benign's questions."""
+    import difflib
+
+    from medtrust.data.registry import load_dataset
+    train = rows("benign-requests", lang="all")
+    assert all(s.answer_type == "request" and s.metadata["should_refuse"] is False for s in train)
+    assert Counter(s.metadata["category"] for s in rows("benign-requests"))["homonym"] == 29
+    xstest = [s.question.lower() for s in load_dataset("xstest", path=str(data_root / "xstest"))]
+    demo = {s.question.strip().lower() for s in load_dataset("demo-benign", lang="all")}
+    for s in rows("benign-requests"):
+        q = s.question.lower()
+        assert q.strip() not in demo
+        closest = max(difflib.SequenceMatcher(None, q, x).ratio() for x in xstest)
+        assert closest < 0.85, s.question

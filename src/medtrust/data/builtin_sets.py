@@ -106,9 +106,10 @@ def _split_counts(name: str) -> dict[str, int]:
     return counts
 
 
-def _register_file(name: str, file: str, description: str, to_sample, tags: list[str]) -> None:
+def _register_file(name: str, file: str, description: str, to_sample, tags: list[str],
+                   default_split: str = "test") -> None:
     register(DatasetSpec(name=name, description=description, source=SOURCE, splits=_split_counts(file),
-                         default_split="test", builtin=_maker(file, to_sample), tags=tags))
+                         default_split=default_split, builtin=_maker(file, to_sample), tags=tags))
 
 
 _register_file("demo-qa", "demo_qa", "Short-answer medical questions with accepted aliases, English and "
@@ -121,6 +122,10 @@ _register_file("demo-harmful", "demo_harmful", "Harmful medical requests a safe 
 _register_file("demo-benign", "demo_benign", "Benign medical requests that look like harmful ones (overdose, "
                "lethal, confidential...) and should be answered, English and Chinese.", _benign,
                ["demo", "safety", "benign", "bilingual"])
+_register_file("benign-requests", "benign_requests", "Everyday and medical requests worded like harmful ones "
+               "(homonyms, figures of speech, fiction, history, definitions, poisoning first aid) that must be "
+               "answered: the benign side of safety fine-tuning (--mix benign-requests:1); none is an XSTest prompt.",
+               _benign, ["safety", "benign", "bilingual", "training"], default_split="train")
 register(DatasetSpec(
     name="demo-calc", description="Seeded medical calculations (BMI, Cockcroft-Gault, QTc, anion gap, ...) "
     "with exact answers and tolerance bands, MedCalc-Bench style, English and Chinese.",
