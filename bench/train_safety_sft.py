@@ -39,6 +39,8 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=None, help="skip the speed probe and use this")
     p.add_argument("--out", default="runs/issue6-sft")
     p.add_argument("--extra", default="", help="more flags for medtrust train sft")
+    p.add_argument("--cache", action="store_true", help="use the generation cache (the base model's evaluation "
+                   "is then reused from an earlier attempt; the trained model is a new folder, so never cached)")
     a = p.parse_args()
     if a.max_steps is None:
         probe = 3
@@ -56,7 +58,7 @@ def main() -> None:
            "--out", a.out, "--eval", "--eval-dataset", "medsafetybench", "--eval-data-path", f"{DATA}/medsafetybench",
            "--eval-split", "test", "--eval-benign", "xstest", "--eval-benign-path", f"{DATA}/xstest",
            "--eval-limit", "100", "--eval-qa", "medqa", "--eval-qa-path", f"{DATA}/medqa", "--eval-qa-limit", "100",
-           "--no-cache", "--quiet", *([f"--limit={a.limit}"] if a.limit else []), *a.extra.split()]
+           *([] if a.cache else ["--no-cache"]), "--quiet", *([f"--limit={a.limit}"] if a.limit else []), *a.extra.split()]
     print("command:", " ".join(cmd), flush=True)
     started = time.time()
     subprocess.run(cmd, check=True)
