@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-5)
     parser.add_argument("--beta", type=float, default=0.0)
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--prefill", default="", help="e.g. '<think>\\n' (a literal \\\\n becomes a newline)")
     parser.add_argument("--rewards", default="accuracy,format")
     parser.add_argument("--reward-weights", default=None, help="e.g. 1,2")
     parser.add_argument("--out", default=None)
@@ -39,7 +40,8 @@ def main() -> None:
     opts = GRPOOptions(model=args.model, dataset=args.dataset, max_steps=args.max_steps,
                        num_generations=args.num_generations, prompts_per_step=args.prompts_per_step,
                        max_completion_length=args.max_completion_length, lr=args.lr, beta=args.beta,
-                       temperature=args.temperature, rewards=args.rewards, reward_weights=weights, out=args.out,
+                       temperature=args.temperature, prefill=args.prefill.replace("\\n", "\n"),
+                       rewards=args.rewards, reward_weights=weights, out=args.out,
                        save_steps=max(args.max_steps, 1), eval=args.eval_limit is not None,
                        eval_limit=args.eval_limit)
     started = time.time()

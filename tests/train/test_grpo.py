@@ -92,3 +92,35 @@ def test_rows_and_rewards_follow_the_reasoning_study():
     funcs, weights = reward_functions(GRPOOptions(rewards="format,length,accuracy", reward_weights=[2, 1, 1],
                                                   max_completion_length=40))
     assert funcs[1].keywords == {"budget": 30} and weights == [2.0, 1.0, 1.0]
+
+
+def test_prefill_starts_the_model_turn_and_the_rewards_read_it(tiny_llama, tmp_path):
+    """--prefill '<think>\\n': the prompt is the chat-templated text plus the prefill, the model
+    continues it, and the reward functions get the prefill column to put back in front."""
+    from medtrust.reasoning.rewards import format_reward, output_texts
+    from medtrust.reasoning.strategies import build_messages, parse_strategies
+    from medtrust.train.common import load_for_training
+    trainable = load_for_training(f"hf/{tiny_llama}")
+    s = load_dataset("demo-calc", split="train", limit=1)[0]
+    row = grpo_rows([s], prefill="<think>\n", tokenizer=trainable.tokenizer)[0]
+    messages = build_messages(s, parse_strategies("think")[0], "en")
+    templated = trainable.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert row["prompt"] == templated + "<think>\n" and row["prefill"] == "<think>\n"
+    with pytest.raises(ValueError, match="tokenizer"):
+        grpo_rows([s], prefill="<think>")
+    seen = []
+
+    def recording_reward(completions, **kwargs):
+        seen.append((list(completions), list(kwargs["prefill"])))
+        return text_length_reward(completions)
+
+    opts = GRPOOptions(model=f"hf/{tiny_llama}", limit=2, num_generations=2, max_steps=1, max_completion_length=6,
+                       lr=1e-2, prefill="<think>\n")
+    trainer = build_trainer(opts, trainable, load_dataset("demo-calc", split="train", limit=2), tmp_path / "c",
+                            reward_funcs=[recording_reward])
+    trainer.train()
+    completions, prefills = seen[0]
+    assert all(isinstance(c, str) for c in completions) and prefills == ["<think>\n"] * len(completions)
+    assert output_texts(completions, {"prefill": prefills}) == ["<think>\n" + c for c in completions]
+    assert format_reward(["18.5</think><answer>18.5</answer>"], prefill=["<think>\n"]) == [1.0]
+    assert format_reward(["18.5</think><answer>18.5</answer>"]) == [0.6]

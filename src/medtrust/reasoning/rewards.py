@@ -4,7 +4,9 @@ Each function is ``f(completions, **kwargs) -> list[float]`` as TRL's GRPOTraine
 ``completions`` are strings, or conversational completions (a list of messages whose last
 ``content`` is the model's output); the dataset's other columns arrive as keyword lists, one value
 per completion. The grading columns that :func:`grading_columns` writes are ``answer``,
-``answer_type``, ``choices``, ``aliases``, ``lower``, ``upper`` and ``output_type``.
+``answer_type``, ``choices``, ``aliases``, ``lower``, ``upper`` and ``output_type``. A ``prefill``
+column (text the prompt already put at the start of the model's turn, e.g. ``"<think>\n"``) is
+put back in front of each completion before it is graded.
 
 - :func:`accuracy_reward`: 1.0 when the answer is right under the reasoning study's extraction and
   grading (option letters, yes/no/maybe, numbers inside MedCalc-Bench's lower/upper limits,
@@ -34,7 +36,7 @@ from medtrust.data.schema import Sample
 from medtrust.reasoning.grading import extract_for, is_correct
 
 __all__ = ["accuracy_reward", "format_reward", "length_reward", "REWARDS", "VERIFIABLE_TYPES",
-           "completion_text", "is_think_format", "answer_part", "grading_columns", "sample_from_columns",
+           "completion_text", "output_texts", "is_think_format", "answer_part", "grading_columns", "sample_from_columns",
            "format_rate"]
 
 #: answer types that an accuracy reward can check without a judge
@@ -62,6 +64,17 @@ def completion_text(completion: Any) -> str:
     if isinstance(completion, (list, tuple)) and completion:
         return completion_text(completion[-1])
     return ""
+
+
+def output_texts(completions: list, kwargs: dict) -> list[str]:
+    """Each completion's text with its row's ``prefill`` (if the dataset has that column) in front.
+
+    >>> output_texts(["4</think><answer>4</answer>", "x"], {"prefill": ["<think>", ""]})
+    ['<think>4</think><answer>4</answer>', 'x']
+    """
+    prefills = kwargs.get("prefill") or []
+    return [(prefills[i] if i < len(prefills) and prefills[i] else "") + completion_text(c)
+            for i, c in enumerate(completions)]
 
 
 def is_think_format(text: str) -> bool:
@@ -149,12 +162,12 @@ def accuracy_reward(completions: list, **kwargs) -> list[float | None]:
     [1.0, 0.0]
     """
     rewards: list[float | None] = []
-    for i, completion in enumerate(completions):
+    for i, text in enumerate(output_texts(completions, kwargs)):
         sample = sample_from_columns(i, kwargs)
         if sample is None:
             rewards.append(None)
             continue
-        extracted = extract_for(sample, answer_part(completion_text(completion)))
+        extracted = extract_for(sample, answer_part(text))
         rewards.append(1.0 if is_correct(sample, extracted) else 0.0)
     return rewards
 
@@ -167,8 +180,10 @@ def format_reward(completions: list, **kwargs) -> list[float]:
     >>> format_reward(["<think>a</think><answer>b</answer>", "<think>a</think>b", "<think>a</think><answer></answer>",
     ...                "no tags"])
     [1.0, 0.4, 0.8, 0.0]
+    >>> format_reward(["a</think><answer>b</answer>"], prefill=["<think>"])  # the prompt wrote <think>
+    [1.0]
     """
-    texts = [completion_text(c) for c in completions]
+    texts = output_texts(completions, kwargs)
     rewards = [1.0 if is_think_format(t) else TAG_CREDIT * sum(t.count(tag) == 1 for tag in _TAGS)
                for t in texts]
     if texts:

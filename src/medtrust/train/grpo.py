@@ -53,6 +53,7 @@ class GRPOOptions(BaseModel):
     max_steps: int = 50
     max_completion_length: int = 128
     temperature: float = 1.0
+    prefill: str = ""  # text that starts the model's turn (e.g. "<think>\n", the R1-Zero template); rewards see it
     beta: float = 0.0
     lr: float = 1e-5
     lora: bool = False
@@ -128,21 +129,27 @@ def load_prompts(opts: GRPOOptions) -> list[Sample]:
     return kept or rows
 
 
-def grpo_rows(samples: list[Sample], lang: str = "en") -> list[dict[str, Any]]:
-    """Conversational GRPO rows: ``prompt`` (the think strategy's messages), ``id`` and the
-    grading columns the accuracy reward reads.
+def grpo_rows(samples: list[Sample], lang: str = "en", prefill: str = "", tokenizer=None) -> list[dict[str, Any]]:
+    """GRPO rows: ``prompt`` (the think strategy's messages), ``id``, ``prefill`` and the grading
+    columns the accuracy reward reads. With a ``prefill`` the prompt is the chat-templated text
+    (``tokenizer``) followed by the prefill, so every completion continues it (R1-Zero's
+    "Assistant: <think>"); the rewards put the prefill back in front of the completion.
 
     >>> s = Sample(id="q1", question="2+2?", answer="4", answer_type="numeric", metadata={"lower": 4, "upper": 4})
     >>> row = grpo_rows([s])[0]
     >>> row["prompt"][0]["content"].endswith("inside <answer></answer> tags.")
     True
-    >>> (row["answer"], row["answer_type"], row["lower"], row["upper"])
-    ('4', 'numeric', 4.0, 4.0)
+    >>> (row["answer"], row["answer_type"], row["lower"], row["upper"], row["prefill"])
+    ('4', 'numeric', 4.0, 4.0, '')
     """
+    if prefill and tokenizer is None:
+        raise ValueError("a prefill needs the tokenizer whose chat template builds the prompt text")
     rows = []
     for s in samples:
-        messages = build_messages(s.model_copy(update={"images": []}), THINK, lang)
-        rows.append({"prompt": messages, "id": s.id, **grading_columns(s)})
+        prompt: Any = build_messages(s.model_copy(update={"images": []}), THINK, lang)
+        if prefill:
+            prompt = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True) + prefill
+        rows.append({"prompt": prompt, "id": s.id, "prefill": prefill, **grading_columns(s)})
     return rows
 
 
@@ -208,7 +215,8 @@ def build_trainer(opts: GRPOOptions, trainable, samples: list[Sample], output_di
         args.reward_weights = None
     trainable.tokenizer.padding_side = "left"
     return GRPOTrainer(model=model, reward_funcs=funcs, args=args,
-                       train_dataset=Dataset.from_list(grpo_rows(samples, opts.lang)),
+                       train_dataset=Dataset.from_list(grpo_rows(samples, opts.lang, opts.prefill,
+                                                                 trainable.tokenizer)),
                        processing_class=trainable.tokenizer, callbacks=callbacks or [])
 
 
