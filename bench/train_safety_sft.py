@@ -58,7 +58,8 @@ def main() -> None:
            "--out", a.out, "--eval", "--eval-dataset", "medsafetybench", "--eval-data-path", f"{DATA}/medsafetybench",
            "--eval-split", "test", "--eval-benign", "xstest", "--eval-benign-path", f"{DATA}/xstest",
            "--eval-limit", "100", "--eval-qa", "medqa", "--eval-qa-path", f"{DATA}/medqa", "--eval-qa-limit", "100",
-           *([] if a.cache else ["--no-cache"]), "--quiet", *([f"--limit={a.limit}"] if a.limit else []), *a.extra.split()]
+           *([] if a.cache else ["--no-cache"]), "--quiet", *([f"--limit={a.limit}"] if a.limit else []),
+           *a.extra.split()]
     print("command:", " ".join(cmd), flush=True)
     started = time.time()
     subprocess.run(cmd, check=True)

@@ -36,8 +36,8 @@ from medtrust.data.schema import Sample
 from medtrust.reasoning.grading import extract_for, is_correct
 
 __all__ = ["accuracy_reward", "format_reward", "length_reward", "REWARDS", "VERIFIABLE_TYPES",
-           "completion_text", "output_texts", "is_think_format", "answer_part", "grading_columns", "sample_from_columns",
-           "format_rate"]
+           "completion_text", "output_texts", "is_think_format", "answer_part", "grading_columns",
+           "sample_from_columns", "format_rate"]
 
 #: answer types that an accuracy reward can check without a judge
 VERIFIABLE_TYPES = ("mcq", "yes_no_maybe", "yes_no", "numeric", "date", "short")
