@@ -58,8 +58,9 @@ def register(app: typer.Typer) -> None:
             max_completion_length: Annotated[Optional[int], Opt(help="new tokens per completion (default 128)")]
             = None,
             temperature: Annotated[Optional[float], Opt(help="sampling temperature (default 1.0)")] = None,
-            prefill: Annotated[Optional[str], Opt(help="text that starts the model's turn, e.g. '<think>' "
-                                                  "(R1-Zero template); the rewards read it as part of the output")]
+            prefill: Annotated[Optional[str], Opt(help="text that starts the model's turn, e.g. '<think>\\n' "
+                                                  "(R1-Zero template; a literal \\n is a newline); the rewards "
+                                                  "read it as part of the output")]
             = None,
             beta: Annotated[Optional[float], Opt(help="KL coefficient; > 0 loads a reference model "
                                                "(default 0)")] = None,
@@ -89,7 +90,8 @@ def register(app: typer.Typer) -> None:
                      lang=lang, runs_dir=runs_dir, rewards=rewards, reward_weights=parse_weights(reward_weights),
                      length_budget=length_budget, num_generations=num_generations,
                      prompts_per_step=prompts_per_step, max_steps=max_steps,
-                     max_completion_length=max_completion_length, temperature=temperature, prefill=prefill,
+                     max_completion_length=max_completion_length, temperature=temperature,
+                     prefill=prefill.replace("\\n", "\n") if prefill else prefill,
                      beta=beta, lr=lr,
                      lora=lora, use_vllm=use_vllm, vllm_mode=vllm_mode, vllm_server_base_url=vllm_server_base_url,
                      save_steps=save_steps, keep_checkpoints=keep_checkpoints, out=out, eval=eval,
