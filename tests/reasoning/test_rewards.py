@@ -33,11 +33,12 @@ def test_format_reward_exact_and_partial_credit():
     cases = {
         "<think>BMI = w/h^2 = 34.6</think><answer>34.6</answer>": 1.0,
         "  <think>\nx\n</think>\n\n<answer>\nB\n</answer>\n": 1.0,  # whitespace around the parts is fine
-        "<think>x</think><answer>B</answer> extra text": 0.8,  # text outside the tags: 4 tags once each
+        "<think>x</think><answer>B</answer> extra text": 0.8,  # text outside the tags: 4 tags in order
         "<think>x</think><answer>B": 0.6,  # cut off before </answer>
         "<think>x</think>The answer is B.": 0.4,
-        "<think>x <think>y</think><answer>B</answer>": 0.6,  # <think> twice: 3 tags once
-        "<answer>B</answer><think>x</think>": 0.8,  # wrong order
+        "<think>x <think>y</think><answer>B</answer>": 0.0,  # <think> twice: the in-order run breaks at once
+        "<answer>B</answer><think>x</think>": 0.4,  # <think>, </think>, then <answer> comes too early
+        "<think>\n<answer>4</answer> more": 0.2,  # skips </think>: only the opening tag counts
         "<think> </think><answer>B</answer>": 0.8,  # empty reasoning
         "The answer is B.": 0.0,
         "": 0.0,

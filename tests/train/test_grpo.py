@@ -123,4 +123,4 @@ def test_prefill_starts_the_model_turn_and_the_rewards_read_it(tiny_llama, tmp_p
     assert all(isinstance(c, str) for c in completions) and prefills == ["<think>\n"] * len(completions)
     assert output_texts(completions, {"prefill": prefills}) == ["<think>\n" + c for c in completions]
     assert format_reward(["18.5</think><answer>18.5</answer>"], prefill=["<think>\n"]) == [1.0]
-    assert format_reward(["18.5</think><answer>18.5</answer>"]) == [0.6]
+    assert format_reward(["18.5</think><answer>18.5</answer>"]) == [0.0]  # no opening tag without the prefill

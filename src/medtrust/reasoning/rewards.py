@@ -13,8 +13,10 @@ put back in front of each completion before it is graded.
   integers rounded, dates exact), else 0.0. The answer is read from the ``<answer>`` tag of
   think-format output, or from the whole output when it has none.
 - :func:`format_reward`: 1.0 for exactly ``<think>...</think><answer>...</answer>`` (both parts
-  non-empty, nothing outside but whitespace); otherwise 0.2 for each of the four tags that appears
-  exactly once (at most 0.8), so a model that learns the tags one by one is rewarded on the way.
+  non-empty, nothing outside but whitespace); otherwise 0.2 for each tag of the longest run of
+  ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` that appears in this order, each tag
+  exactly once (at most 0.8), so a model that learns the tags one by one is rewarded on the way,
+  and one that skips ``</think>`` to jump to the answer gets only the first tag's credit.
 - :func:`length_reward`: 0.0 up to a budget (``LENGTH_BUDGET`` = 256 tokens by default), then a
   linear penalty reaching -1.0 at twice the budget (the length is ``completion_ids`` when TRL passes
   them, else whitespace-separated words).
@@ -37,7 +39,7 @@ from medtrust.reasoning.grading import extract_for, is_correct
 
 __all__ = ["accuracy_reward", "format_reward", "length_reward", "REWARDS", "VERIFIABLE_TYPES",
            "completion_text", "output_texts", "is_think_format", "answer_part", "grading_columns",
-           "sample_from_columns", "format_rate"]
+           "sample_from_columns", "format_rate", "tags_in_order"]
 
 #: answer types that an accuracy reward can check without a judge
 VERIFIABLE_TYPES = ("mcq", "yes_no_maybe", "yes_no", "numeric", "date", "short")
@@ -174,21 +176,39 @@ def accuracy_reward(completions: list, **kwargs) -> list[float | None]:
 
 def format_reward(completions: list, **kwargs) -> list[float]:
     """1.0 for exactly ``<think>...</think><answer>...</answer>`` with non-empty parts; otherwise
-    0.2 for each of the four tags that appears exactly once (0.0 to 0.8). Also logs the share of
-    exact matches as ``format_rate`` when TRL passes ``log_metric``.
+    0.2 per tag of the longest in-order run of the four tags, each present exactly once (0.0 to
+    0.8; see :func:`tags_in_order`). Also logs the share of exact matches as ``format_rate`` when
+    TRL passes ``log_metric``.
 
     >>> format_reward(["<think>a</think><answer>b</answer>", "<think>a</think>b", "<think>a</think><answer></answer>",
-    ...                "no tags"])
-    [1.0, 0.4, 0.8, 0.0]
+    ...                "no tags", "<think>\\n<answer>4</answer>"])
+    [1.0, 0.4, 0.8, 0.0, 0.2]
     >>> format_reward(["a</think><answer>b</answer>"], prefill=["<think>"])  # the prompt wrote <think>
     [1.0]
     """
     texts = output_texts(completions, kwargs)
-    rewards = [1.0 if is_think_format(t) else TAG_CREDIT * sum(t.count(tag) == 1 for tag in _TAGS)
-               for t in texts]
+    rewards = [1.0 if is_think_format(t) else TAG_CREDIT * tags_in_order(t) for t in texts]
     if texts:
         _log(kwargs, "format_rate", format_rate(texts))
     return [round(r, 6) for r in rewards]
+
+
+def tags_in_order(text: str) -> int:
+    """How many of ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` appear in this order from
+    the first one on, each exactly once (0 to 4).
+
+    >>> [tags_in_order(t) for t in ["<think>a</think><answer>b", "<think>a<answer>b</answer>", "a</think>"]]
+    [3, 1, 0]
+    >>> tags_in_order("<answer>b</answer><think>a</think>")  # <answer> comes before </think>
+    2
+    """
+    end, count = 0, 0
+    for tag in _TAGS:
+        at = text.find(tag)
+        if text.count(tag) != 1 or at < end:
+            break
+        end, count = at + len(tag), count + 1
+    return count
 
 
 def format_rate(texts: list[str]) -> float:
