@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("--max-completion-length", type=int, default=48)
     parser.add_argument("--lr", type=float, default=1e-5)
     parser.add_argument("--beta", type=float, default=0.0)
+    parser.add_argument("--warmup-steps", type=int, default=0, help="cold-start SFT steps before GRPO")
+    parser.add_argument("--warmup-lr", type=float, default=1e-4)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--prefill", default="", help="e.g. '<think>\\n' (a literal \\\\n becomes a newline)")
     parser.add_argument("--rewards", default="accuracy,format")
@@ -42,6 +44,7 @@ def main() -> None:
                        max_completion_length=args.max_completion_length, lr=args.lr, beta=args.beta,
                        temperature=args.temperature, prefill=args.prefill.replace("\\n", "\n"),
                        rewards=args.rewards, reward_weights=weights, out=args.out,
+                       warmup_steps=args.warmup_steps, warmup_lr=args.warmup_lr,
                        save_steps=max(args.max_steps, 1), eval=args.eval_limit is not None,
                        eval_limit=args.eval_limit)
     started = time.time()

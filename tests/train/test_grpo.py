@@ -124,3 +124,29 @@ def test_prefill_starts_the_model_turn_and_the_rewards_read_it(tiny_llama, tmp_p
     assert output_texts(completions, {"prefill": prefills}) == ["<think>\n" + c for c in completions]
     assert format_reward(["18.5</think><answer>18.5</answer>"], prefill=["<think>\n"]) == [1.0]
     assert format_reward(["18.5</think><answer>18.5</answer>"]) == [0.0]  # no opening tag without the prefill
+
+
+def test_cold_start_rows_and_steps_change_the_policy(tiny_llama, tmp_path):
+    """--warmup-steps: think-format targets from the rows' formulas, then SFT steps on the policy
+    (logged to warmup_log.jsonl) before GRPO."""
+    import json
+
+    from medtrust.train.common import load_for_training
+    from medtrust.train.grpo_warmup import WARMUP_LOG, run_warmup, warmup_rows
+    samples = load_dataset("demo-calc", split="train", limit=4)
+    rows = warmup_rows(samples)
+    s = samples[0]
+    inputs = ", ".join(f"{k} = {v}" for k, v in s.metadata["inputs"].items())
+    assert rows[0]["completion"][0]["content"] == (f"<think>\n{s.metadata['formula']}, with {inputs}.\n</think>\n"
+                                                   f"<answer>{s.answer}</answer>")
+    from medtrust.reasoning.rewards import format_reward
+    assert format_reward([r["completion"] for r in rows]) == [1.0] * 4
+    assert warmup_rows([s.model_copy(update={"metadata": {}})]) == []
+    trainable = load_for_training(f"hf/{tiny_llama}")
+    before = {n: p.detach().clone() for n, p in trainable.model.named_parameters()}
+    opts = GRPOOptions(model=f"hf/{tiny_llama}", warmup_steps=2, warmup_lr=1e-2)
+    metrics = run_warmup(trainable, samples, opts, tmp_path, progress=False)
+    assert metrics["train_loss"] > 0
+    assert any(not torch.equal(before[n], p.detach()) for n, p in trainable.model.named_parameters())
+    logged = [json.loads(line) for line in (tmp_path / WARMUP_LOG).read_text().splitlines()]
+    assert [r["step"] for r in logged if "loss" in r] == [1, 2]

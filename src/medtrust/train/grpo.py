@@ -56,6 +56,8 @@ class GRPOOptions(BaseModel):
     prefill: str = ""  # text that starts the model's turn (e.g. "<think>\n", the R1-Zero template); rewards see it
     beta: float = 0.0
     lr: float = 1e-5
+    warmup_steps: int = 0  # SFT steps on think-format answers before GRPO (cold start; grpo_warmup.py)
+    warmup_lr: float = 1e-4
     lora: bool = False
     use_vllm: bool = False
     vllm_mode: str = "colocate"
@@ -89,6 +91,9 @@ class GRPOOptions(BaseModel):
                             ("--prompts-per-step", self.prompts_per_step), ("--save-steps", self.save_steps)):
             if value < 1:
                 raise MedtrustError(f"{name} must be at least 1 (got {value}).", f"pass {name} 1 or more")
+        if self.warmup_steps < 0 or self.warmup_lr <= 0:
+            raise MedtrustError("--warmup-steps must be >= 0 and --warmup-lr > 0.",
+                                "e.g. --warmup-steps 20 --warmup-lr 1e-4")
         if self.beta < 0 or self.lr <= 0:
             raise MedtrustError("--beta must be >= 0 and --lr > 0.", "e.g. --beta 0.04 --lr 1e-5")
         if self.reward_weights is not None and len(self.reward_weights) != len(names):
@@ -247,6 +252,11 @@ def train_grpo(opts: GRPOOptions, resume: str | None = None, progress: bool = Tr
     if state.is_main_process:
         run.write_json("data_summary.json", {"rows": len(samples), "split": training_split(opts.dataset, opts.split)})
     trainable = load_for_training(opts.model, lora=opts.lora)
+    if opts.warmup_steps and not (resume and run.last_checkpoint()):
+        from medtrust.train.grpo_warmup import run_warmup
+        metrics = run_warmup(trainable, samples, opts, run.path, progress)
+        if state.is_main_process:
+            run.write_json("warmup_result.json", metrics)
     trainer = build_trainer(opts, trainable, samples, run.checkpoints_dir, [JsonlLogCallback(run.log_path)])
     if not progress:
         trainer.args.disable_tqdm = True

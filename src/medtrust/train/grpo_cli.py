@@ -65,6 +65,10 @@ def register(app: typer.Typer) -> None:
             beta: Annotated[Optional[float], Opt(help="KL coefficient; > 0 loads a reference model "
                                                "(default 0)")] = None,
             lr: Annotated[Optional[float], Opt("--lr", help="learning rate (default 1e-5)")] = None,
+            warmup_steps: Annotated[Optional[int], Opt(help="cold start: SFT steps on think-format answers built "
+                                                       "from the rows' explanations / formulas before GRPO "
+                                                       "(default 0)")] = None,
+            warmup_lr: Annotated[Optional[float], Opt(help="learning rate of the cold start (default 1e-4)")] = None,
             lora: Annotated[Optional[bool], Opt("--lora/--no-lora", help="train LoRA adapters (PEFT), merged "
                                                 "when saved")] = None,
             use_vllm: Annotated[Optional[bool], Opt("--use-vllm/--no-vllm", help="generate with vLLM (extra "
@@ -92,7 +96,7 @@ def register(app: typer.Typer) -> None:
                      prompts_per_step=prompts_per_step, max_steps=max_steps,
                      max_completion_length=max_completion_length, temperature=temperature,
                      prefill=prefill.replace("\\n", "\n") if prefill else prefill,
-                     beta=beta, lr=lr,
+                     beta=beta, lr=lr, warmup_steps=warmup_steps, warmup_lr=warmup_lr,
                      lora=lora, use_vllm=use_vllm, vllm_mode=vllm_mode, vllm_server_base_url=vllm_server_base_url,
                      save_steps=save_steps, keep_checkpoints=keep_checkpoints, out=out, eval=eval,
                      eval_split=eval_split, eval_limit=eval_limit)
