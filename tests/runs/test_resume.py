@@ -22,7 +22,8 @@ def medtrust(*args, env=None, **kw):
 def test_ctrl_c_keeps_samples_and_resume_regenerates_nothing(tmp_path):
     env = dict(os.environ, MEDTRUST_GENERATION_CACHE=str(tmp_path / "cache.sqlite"))
     runs = tmp_path / "runs"
-    p = medtrust("generate", "--dataset", "demo-qa", "--limit", "12", "--batch-size", "2", "--max-tokens", "24",
+    # 30 questions in batches of 2: long enough that Ctrl-C lands mid-run on an idle machine too
+    p = medtrust("generate", "--dataset", "demo-qa", "--limit", "30", "--batch-size", "2", "--max-tokens", "24",
                  "--runs-dir", str(runs), "-q", env=env)
     deadline = time.time() + 180
     samples = None
@@ -39,7 +40,7 @@ def test_ctrl_c_keeps_samples_and_resume_regenerates_nothing(tmp_path):
     assert "Interrupted." in err and "--resume" in err and "Traceback" not in err
     before = samples.read_bytes()
     kept = len(before.splitlines())
-    assert 4 <= kept < 12
+    assert 4 <= kept < 30
 
     done = subprocess.run([sys.executable, "-m", "medtrust", "generate", "--resume", str(samples.parent), "-q"],
                           capture_output=True, text=True, env=env, timeout=600)
@@ -47,9 +48,9 @@ def test_ctrl_c_keeps_samples_and_resume_regenerates_nothing(tmp_path):
     after = samples.read_bytes()
     assert after.startswith(before), "samples already written are never rewritten"
     ids = [json.loads(x)["id"] for x in after.splitlines()]
-    assert len(ids) == 12 == len(set(ids))
+    assert len(ids) == 30 == len(set(ids))
     results = json.loads((samples.parent / "results.json").read_text())
-    assert results["n"] == 12
+    assert results["n"] == 30
     # only the missing samples were generated: no cache hits, misses = the remainder
-    assert results["cache"] == {"hits": 0, "misses": 12 - kept}
+    assert results["cache"] == {"hits": 0, "misses": 30 - kept}
     assert (samples.parent / "report.html").exists()
