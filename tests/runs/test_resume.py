@@ -14,9 +14,15 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
+def default_sigint():
+    """A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT: give
+    the child the default disposition, so Python turns Ctrl-C into KeyboardInterrupt as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def medtrust(*args, env=None, **kw):
     return subprocess.Popen([sys.executable, "-m", "medtrust", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint, **kw)
 
 
 def test_ctrl_c_keeps_samples_and_resume_regenerates_nothing(tmp_path):

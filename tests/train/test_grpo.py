@@ -150,3 +150,4 @@ def test_cold_start_rows_and_steps_change_the_policy(tiny_llama, tmp_path):
     assert any(not torch.equal(before[n], p.detach()) for n, p in trainable.model.named_parameters())
     logged = [json.loads(line) for line in (tmp_path / WARMUP_LOG).read_text().splitlines()]
     assert [r["step"] for r in logged if "loss" in r] == [1, 2]
+    assert not (tmp_path / "warmup").exists()

@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command(epilog=examples(
         "medtrust train grpo --model embedded --dataset demo-calc --max-steps 50 --num-generations 4 "
-        "--max-completion-length 48 --lr 1e-5",
+        "--max-completion-length 96 --lr 3e-5 --temperature 0.8 --warmup-steps 8 --warmup-lr 5e-5",
+        "medtrust train grpo -m embedded -d demo-calc --prefill '<think>\\n' --max-completion-length 64",
         "medtrust train grpo -m embedded -d demo-calc --rewards accuracy,format,length --beta 0.04 --eval",
         "medtrust train grpo -m hf/Qwen/Qwen2.5-0.5B-Instruct -d medcalc --data-path ../shared/data/medcalc "
         "--split test --max-completion-length 512 --lora",

@@ -11,6 +11,7 @@ steps are TRL's SFTTrainer on the policy itself (loss on the completion only), l
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -76,4 +77,6 @@ def run_warmup(trainable, samples: list[Sample], opts, run_dir: Path, progress: 
     trainer = SFTTrainer(model=trainable.model, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=trainable.tokenizer,
                          callbacks=[JsonlLogCallback(Path(run_dir) / WARMUP_LOG)])
-    return dict(trainer.train().metrics)
+    metrics = dict(trainer.train().metrics)
+    shutil.rmtree(args.output_dir, ignore_errors=True)  # nothing is saved there (save_strategy "no")
+    return metrics
