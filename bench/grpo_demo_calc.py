@@ -42,7 +42,7 @@ def main() -> None:
     opts = GRPOOptions(model=args.model, dataset=args.dataset, max_steps=args.max_steps,
                        num_generations=args.num_generations, prompts_per_step=args.prompts_per_step,
                        max_completion_length=args.max_completion_length, lr=args.lr, beta=args.beta,
-                       temperature=args.temperature, prefill=args.prefill.replace("\\n", "\n"),
+                       temperature=args.temperature, prefill=args.prefill,
                        rewards=args.rewards, reward_weights=weights, out=args.out,
                        warmup_steps=args.warmup_steps, warmup_lr=args.warmup_lr,
                        save_steps=max(args.max_steps, 1), eval=args.eval_limit is not None,

@@ -108,6 +108,7 @@ def test_prefill_starts_the_model_turn_and_the_rewards_read_it(tiny_llama, tmp_p
     assert row["prompt"] == templated + "<think>\n" and row["prefill"] == "<think>\n"
     with pytest.raises(ValueError, match="tokenizer"):
         grpo_rows([s], prefill="<think>")
+    assert GRPOOptions(prefill="<think>\\n").prefill == "<think>\n"  # as typed on a command line
     seen = []
 
     def recording_reward(completions, **kwargs):

@@ -17,7 +17,7 @@ import functools
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from medtrust.data.schema import Sample
 from medtrust.errors import DataError, MedtrustError, missing_extra
@@ -71,6 +71,12 @@ class GRPOOptions(BaseModel):
     eval_split: str | None = None  # default: the dataset's own (test) split
     eval_limit: int | None = 50
     extra: dict[str, Any] = Field(default_factory=dict)  # further GRPOConfig fields, passed as they are
+
+    @field_validator("prefill")
+    @classmethod
+    def _newlines(cls, value: str) -> str:
+        """A literal ``\\n`` typed on a command line is a newline (``--prefill '<think>\\n'``)."""
+        return value.replace("\\n", "\n")
 
     def reward_names(self) -> list[str]:
         """The --rewards names, checked (one clear error for an unknown one)."""
@@ -134,6 +140,11 @@ def load_prompts(opts: GRPOOptions) -> list[Sample]:
     return kept or rows
 
 
+def think_messages(sample: Sample, lang: str = "en") -> list[dict]:
+    """The reasoning study's think prompt for one row (text only), as GRPO and its cold start ask it."""
+    return build_messages(sample.model_copy(update={"images": []}), THINK, lang)
+
+
 def grpo_rows(samples: list[Sample], lang: str = "en", prefill: str = "", tokenizer=None) -> list[dict[str, Any]]:
     """GRPO rows: ``prompt`` (the think strategy's messages), ``id``, ``prefill`` and the grading
     columns the accuracy reward reads. With a ``prefill`` the prompt is the chat-templated text
@@ -151,7 +162,7 @@ def grpo_rows(samples: list[Sample], lang: str = "en", prefill: str = "", tokeni
         raise ValueError("a prefill needs the tokenizer whose chat template builds the prompt text")
     rows = []
     for s in samples:
-        prompt: Any = build_messages(s.model_copy(update={"images": []}), THINK, lang)
+        prompt: Any = think_messages(s, lang)
         if prefill:
             prompt = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True) + prefill
         rows.append({"prompt": prompt, "id": s.id, "prefill": prefill, **grading_columns(s)})

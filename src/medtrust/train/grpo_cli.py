@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
                      length_budget=length_budget, num_generations=num_generations,
                      prompts_per_step=prompts_per_step, max_steps=max_steps,
                      max_completion_length=max_completion_length, temperature=temperature,
-                     prefill=prefill.replace("\\n", "\n") if prefill else prefill,
+                     prefill=prefill,
                      beta=beta, lr=lr, warmup_steps=warmup_steps, warmup_lr=warmup_lr,
                      lora=lora, use_vllm=use_vllm, vllm_mode=vllm_mode, vllm_server_base_url=vllm_server_base_url,
                      save_steps=save_steps, keep_checkpoints=keep_checkpoints, out=out, eval=eval,

@@ -17,9 +17,9 @@ from typing import Any
 
 from medtrust.data.schema import Sample
 from medtrust.errors import DataError
-from medtrust.reasoning.strategies import Strategy, build_messages, gold_text
+from medtrust.reasoning.strategies import gold_text
+from medtrust.train.grpo import think_messages
 
-THINK = Strategy("think", "think")
 WARMUP_LOG = "warmup_log.jsonl"
 
 
@@ -52,7 +52,7 @@ def warmup_rows(samples: list[Sample], lang: str = "en") -> list[dict[str, Any]]
         if reasoning is None or s.answer is None:
             continue
         target = f"<think>\n{reasoning}\n</think>\n<answer>{gold_text(s, lang)}</answer>"
-        rows.append({"prompt": build_messages(s.model_copy(update={"images": []}), THINK, lang),
+        rows.append({"prompt": think_messages(s, lang),
                      "completion": [{"role": "assistant", "content": target}]})
     return rows
 
