@@ -25,7 +25,7 @@ from medtrust.hallucination.clustering import (
     similarity_matrix,
     uqlm_clusters,
 )
-from medtrust.hallucination.entailment import Entailment
+from medtrust.hallucination.entailment import Entailment, PairwiseEntailment
 
 
 def scripted(texts, outcomes):
@@ -122,3 +122,107 @@ def test_score_records_on_a_scripted_method():
     assert out["scores"]["semantic_entropy"] == pytest.approx(float(-(p * np.log(p)).sum()))
     assert out["scores"]["num_clusters"] == 2.0
     assert out["scores"]["p_true"] is None  # not asked for in this record
+
+
+# ------------------------------------------------------------------ matrices asked only in part
+class ScriptedPairs(PairwiseEntailment):
+    """A pairwise method answering "<q> a" entails "<q> b"? (one-word answers) from a full label matrix;
+    records every pair asked."""
+
+    name = "scripted-pairs"
+
+    def __init__(self, texts, labels):
+        self.pos = {t: i for i, t in enumerate(texts)}
+        self.labels = labels
+        self.asked = []
+
+    def classify(self, pairs):
+        self.asked += pairs
+        out = []
+        for a, b in pairs:
+            lab = int(self.labels[self.pos[a.rsplit(" ", 1)[1]], self.pos[b.rsplit(" ", 1)[1]]])
+            out.append((lab, float(lab == E)))
+        return out
+
+
+def test_needed_pairs_follow_the_mode():
+    m = PairMatrix.unasked(["a", "b", "c"])
+    assert m.needed("full") == [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)]
+    assert m.needed("strict") == [(0, 1), (0, 2), (1, 2)]  # one way first
+    m.labels[0, 1], m.labels[0, 2], m.labels[1, 2] = E, C, N
+    assert m.needed("strict") == [(1, 0)]  # the other way only where the first way entails
+    assert m.needed("lenient") == [(1, 0), (2, 1)]  # ... or, lenient, does not contradict
+    assert m.needed("full") == [(1, 0), (2, 0), (2, 1)]
+    with pytest.raises(ValueError):
+        m.needed("some")
+
+
+def test_partly_asked_matrices_cluster_exactly_as_full_ones():
+    """On 300 random label tables (duplicates included), the pairs strict / lenient mode asks give
+    the same clusters (reference, LM-Polygraph, low-T answer) as the whole matrix, with fewer calls."""
+    from medtrust.hallucination.scoring import _same
+    rng = np.random.default_rng(0)
+    saved = {"strict": 0, "lenient": 0}
+    for _ in range(300):
+        n = int(rng.integers(2, 7))
+        texts = [f"t{i}" for i in range(n)]
+        labels = rng.choice([C, N, E], size=(n, n), p=[0.3, 0.2, 0.5])
+        np.fill_diagonal(labels, E)
+        full = PairMatrix(texts, labels, (labels == E).astype(float))
+        answers = [texts[int(k)] for k in rng.integers(0, n, size=8)]
+        for mode in ("strict", "lenient"):
+            strict = mode == "strict"
+            method = ScriptedPairs(texts, labels)
+            [lazy] = method.matrices([("Q", texts)], mode=mode)
+            assert semantic_ids(answers, lazy, strict) == semantic_ids(answers, full, strict)
+            assert lmpolygraph_ids(answers, lazy) == lmpolygraph_ids(answers, full)
+            assert [_same(lazy, texts[0], a, strict) for a in answers] == [_same(full, texts[0], a, strict)
+                                                                          for a in answers]
+            assert len(method.asked) == len(set(method.asked)) <= n * (n - 1)
+            saved[mode] += n * (n - 1) - len(method.asked)
+            if (lazy.labels == -1).any():  # what needs every pair refuses a partial matrix
+                with pytest.raises(ValueError, match="mode 'full'"):
+                    similarity_matrix(texts, lazy)
+                with pytest.raises(ValueError, match="mode 'full'"):
+                    uqlm_clusters(texts, lazy)
+    assert saved["strict"] > saved["lenient"] > 0
+
+
+def test_full_mode_asks_every_ordered_pair_once():
+    texts = ["a", "b", "c", "d"]
+    labels = np.full((4, 4), C)
+    np.fill_diagonal(labels, E)
+    method = ScriptedPairs(texts, labels)
+    [m] = method.matrices([("Q", texts)], mode="full")
+    assert sorted(method.asked) == sorted((f"Q {a}", f"Q {b}") for a in texts for b in texts if a != b)
+    assert (m.labels == labels).all()
+    method = ScriptedPairs(texts, labels)
+    method.matrices([("Q", texts)], mode="strict")
+    assert len(method.asked) == 6  # all contradict: one way each
+
+
+def test_a_partial_matrix_is_saved_and_completed_on_rescore():
+    """Scores that need only the clusters ask half the pairs and save -1 / None for the rest;
+    re-scoring with the eigenvalue asks just the missing pairs and matches a from-scratch run."""
+    import copy
+
+    from medtrust.hallucination.scoring import score_records
+    texts = ["yes", "Yes.", "no", "maybe"]
+    labels = np.array([[E, E, C, N], [E, E, C, N], [C, C, E, N], [N, E, N, E]])
+    record = {"id": "q1", "question": "Is it?", "gold": "yes", "answer": "yes", "answer_type": "short",
+              "aliases": [], "choices": None, "metadata": {},
+              "low_t_answer": {"text": "yes", "token_logprobs": [-0.1]},
+              "answers": [{"text": t, "token_logprobs": [-0.5 - i / 10]} for i, t in enumerate(texts)]}
+    method = ScriptedPairs(texts, labels)
+    [part] = score_records([copy.deepcopy(record)], method, estimators=["semantic_entropy", "num_clusters"])
+    assert len(method.asked) == 6 + 1  # each pair one way, "Yes." -> "yes" because "yes" -> "Yes." entails
+    assert set(part["scores"]) == {"semantic_entropy", "num_clusters"}
+    saved = part["entailment_matrix"]
+    assert saved["labels"][1][0] == E and saved["labels"][2][0] == -1 and saved["p_entail"][2][0] is None
+    method.asked.clear()
+    [again] = score_records([part], method, estimators=["semantic_entropy", "eigenvalue"])
+    assert len(method.asked) == 12 - 7
+    [scratch] = score_records([copy.deepcopy(record)], ScriptedPairs(texts, labels))
+    assert again["scores"]["eigenvalue"] == scratch["scores"]["eigenvalue"]
+    assert again["scores"]["semantic_entropy"] == scratch["scores"]["semantic_entropy"]
+    assert again["entailment_matrix"] == scratch["entailment_matrix"]

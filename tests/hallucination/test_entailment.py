@@ -99,6 +99,25 @@ def test_nli_label_order_changes_the_decision(tmp_path):
     assert results == {"e0": (ENTAILMENT, ENTAILMENT), "c0": (CONTRADICTION, CONTRADICTION)}
 
 
+def test_nli_strict_mode_asks_the_other_way_only_after_an_entailment(tmp_path):
+    """Strict clustering needs "b entails a" only where "a entails b": a classifier that
+    contradicts everything is asked each pair once, one that entails everything both ways."""
+    import torch
+    texts = ["vitamin C", "ascorbic acid", "vitamin D", "the liver"]
+    asked = {}
+    for name, bias in {"contradicts": [0.0, 0.0, 5.0], "entails": [5.0, 0.0, 0.0]}.items():
+        model, _ = tiny_deberta(tmp_path / name, {0: "entailment", 1: "neutral", 2: "contradiction"})
+        with torch.no_grad():
+            model.classifier.weight.zero_()
+            model.classifier.bias.copy_(torch.tensor(bias))
+        model.save_pretrained(tmp_path / name)
+        method = NLIEntailment(str(tmp_path / name), device="cpu")
+        [m] = method.matrices([("Q?", texts)], mode="strict")
+        asked[name] = len(method.cache)
+        assert (m.labels == -1).sum() == 12 - asked[name]
+    assert asked == {"contradicts": 6, "entails": 12}
+
+
 def test_embedding_path_with_the_embedded_model():
     from medtrust.models.embedded import sentence_embedder
     method = EmbeddingEntailment(threshold=0.9)

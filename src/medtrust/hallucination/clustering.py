@@ -3,6 +3,9 @@
 The entailment method gives, for each ordered pair of distinct answer texts, a label
 (0 contradiction, 1 neutral, 2 entailment, as the reference ``check_implication`` returns) and a
 probability of entailment. Identical texts are one meaning and never sent to the method.
+
+A matrix need not be complete: a pair whose answer cannot change the clusters asked for is left
+``UNKNOWN`` (see ``PairMatrix.needed``), which halves the entailment calls of strict clustering.
 """
 
 from __future__ import annotations
@@ -13,19 +16,75 @@ from typing import Sequence
 import numpy as np
 
 CONTRADICTION, NEUTRAL, ENTAILMENT = 0, 1, 2
+UNKNOWN = -1
+"""Label of a pair the entailment method was not asked about (its p_entail is NaN)."""
+
+MATRIX_MODES = ("full", "strict", "lenient")
+"""What a matrix must hold: every ordered pair ("full": the eigenvalue and uqlm estimators read
+them all), or only the pairs strict or lenient bidirectional clustering can depend on."""
 
 
 @dataclass
 class PairMatrix:
     """Entailment between the unique answer texts of one question: ``labels[i, j]`` says whether
-    text i entails text j, ``p_entail[i, j]`` how likely. The diagonal is entailment, p = 1."""
+    text i entails text j, ``p_entail[i, j]`` how likely. The diagonal is entailment, p = 1;
+    pairs not asked are ``UNKNOWN`` with p_entail NaN."""
 
     texts: list[str]
     labels: np.ndarray
     p_entail: np.ndarray
 
+    @classmethod
+    def unasked(cls, texts: Sequence[str]) -> "PairMatrix":
+        """A matrix over ``texts`` where only the diagonal is known."""
+        n = len(texts)
+        labels = np.full((n, n), UNKNOWN, dtype=int)
+        np.fill_diagonal(labels, ENTAILMENT)
+        probs = np.full((n, n), np.nan)
+        np.fill_diagonal(probs, 1.0)
+        return cls(list(texts), labels, probs)
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "PairMatrix":
+        """The matrix ``to_saved`` wrote (None in p_entail is a pair not asked)."""
+        probs = [[np.nan if x is None else x for x in row] for row in saved["p_entail"]]
+        return cls(list(saved["texts"]), np.array(saved["labels"], dtype=int).reshape(len(probs), len(probs)),
+                   np.array(probs, dtype=float).reshape(len(probs), len(probs)))
+
+    def to_saved(self) -> dict:
+        """JSON-ready texts, labels (-1: not asked) and p_entail (None: not asked)."""
+        return {"texts": list(self.texts), "labels": self.labels.astype(int).tolist(),
+                "p_entail": [[None if np.isnan(x) else float(x) for x in row] for row in self.p_entail]}
+
     def index(self) -> dict[str, int]:
         return {t: i for i, t in enumerate(self.texts)}
+
+    def needed(self, mode: str = "full") -> list[tuple[int, int]]:
+        """The ordered pairs (i, j), "does text i entail text j?", still to ask so the matrix serves
+        ``mode``. Full: every pair. Strict: each pair one way (earlier text first), the other way
+        only where the first way entails (strict equivalence needs both). Lenient: the other way
+        unless the first way contradicts (a contradiction rules equivalence out)."""
+        if mode not in MATRIX_MODES:
+            raise ValueError(f"mode must be one of {MATRIX_MODES}, got {mode!r}")
+        out = []
+        n = len(self.texts)
+        for i in range(n):
+            for j in range(i + 1, n):
+                forward, back = self.labels[i, j], self.labels[j, i]
+                if forward == UNKNOWN:
+                    out.append((i, j))
+                    if mode == "full" and back == UNKNOWN:
+                        out.append((j, i))
+                elif back == UNKNOWN and (mode == "full" or (mode == "strict" and forward == ENTAILMENT)
+                                          or (mode == "lenient" and forward != CONTRADICTION)):
+                    out.append((j, i))
+        return out
+
+    def fill(self, labels: np.ndarray, p_entail: np.ndarray) -> None:
+        """Take the pairs this matrix does not know yet from a complete matrix over the same texts."""
+        unknown = self.labels == UNKNOWN
+        self.labels[unknown] = labels[unknown]
+        self.p_entail[unknown] = p_entail[unknown]
 
 
 def unique_texts(texts: Sequence[str]) -> list[str]:
@@ -63,16 +122,21 @@ def semantic_ids(texts: Sequence[str], matrix: PairMatrix, strict: bool = True) 
 
 def similarity_matrix(texts: Sequence[str], matrix: PairMatrix) -> np.ndarray:
     """Entailment probabilities between every pair of answers (identical texts: 1), for the
-    eigenvalue estimator (LM-Polygraph's ``semantic_matrix_entail``)."""
+    eigenvalue estimator (LM-Polygraph's ``semantic_matrix_entail``); needs a full matrix."""
     pos = matrix.index()
     idx = np.array([pos[t] for t in texts])
-    return matrix.p_entail[np.ix_(idx, idx)]
+    out = matrix.p_entail[np.ix_(idx, idx)]
+    if np.isnan(out).any():
+        raise ValueError("the similarity matrix needs every pair: build the PairMatrix in mode 'full'")
+    return out
 
 
 def uqlm_clusters(texts: Sequence[str], matrix: PairMatrix) -> list[list[int]]:
     """Clusters as uqlm's ``NLIScorer._cluster_responses`` forms them: each answer is compared
     with the first member of every existing cluster and joins each one where either direction
-    entails (identical texts always do); if it joins none it opens a new cluster."""
+    entails (identical texts always do); if it joins none it opens a new cluster. Needs a full matrix."""
+    if (matrix.labels == UNKNOWN).any():
+        raise ValueError("uqlm clustering needs every pair: build the PairMatrix in mode 'full'")
     pos = matrix.index()
     idx = [pos[t] for t in texts]
     clusters: list[list[int]] = [[0]]

@@ -24,15 +24,25 @@ FORMS = "nli/<hub id or local folder>, llm/<model string>, embedding[:threshold]
 
 
 class Entailment:
-    """Base: subclasses fill ``_labels(question, texts)`` for a batch of questions."""
+    """Base: subclasses fill ``_batch(items)``, complete matrices over each (question, texts) item;
+    a method that can ask single pairs (NLI) overrides ``complete`` to ask only the pairs needed."""
 
     name = ""
 
-    def matrices(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[PairMatrix]:
-        """One PairMatrix per (question, answers) item, over the item's unique answer texts."""
-        uniq = [(q, unique_texts(ts)) for q, ts in items]
-        labels, probs = self._batch(uniq)
-        return [PairMatrix(list(ts), lab, p) for (q, ts), lab, p in zip(uniq, labels, probs)]
+    def matrices(self, items: Sequence[tuple[str, Sequence[str]]], mode: str = "full") -> list[PairMatrix]:
+        """One PairMatrix per (question, answers) item, over the item's unique answer texts,
+        holding at least what ``mode`` (clustering.MATRIX_MODES) needs."""
+        return self.complete([(q, PairMatrix.unasked(unique_texts(ts))) for q, ts in items], mode)
+
+    def complete(self, items: Sequence[tuple[str, PairMatrix]], mode: str = "full") -> list[PairMatrix]:
+        """Fill in place what each (question, matrix) item still needs for ``mode``; known pairs
+        (e.g. from a saved run) are kept. Here: a whole matrix for every item that lacks a pair."""
+        todo = [(q, m) for q, m in items if m.needed(mode)]
+        if todo:
+            labels, probs = self._batch([(q, m.texts) for q, m in todo])
+            for (_, m), lab, p in zip(todo, labels, probs):
+                m.fill(lab, p)
+        return [m for _, m in items]
 
     def _batch(self, items):
         raise NotImplementedError
@@ -117,9 +127,28 @@ def nli_label_map(id2label: dict) -> dict[int, int]:
     return out
 
 
-class NLIEntailment(Entailment):
+class PairwiseEntailment(Entailment):
+    """A method asked about one ordered pair at a time ("<question> <answer i>" entails
+    "<question> <answer j>"?): subclasses give ``classify(pairs)``; only the pairs the mode needs
+    are asked."""
+
+    def classify(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, float]]:
+        raise NotImplementedError
+
+    def complete(self, items: Sequence[tuple[str, PairMatrix]], mode: str = "full") -> list[PairMatrix]:
+        """Ask only the pairs ``mode`` needs, in at most two batched rounds: each pair one way
+        (both ways for "full"), then the other way where the first answer leaves it open."""
+        while asks := [(q, m, i, j) for q, m in items for i, j in m.needed(mode)]:
+            results = self.classify([(f"{q} {m.texts[i]}", f"{q} {m.texts[j]}") for q, m, i, j in asks])
+            for (_, m, i, j), (label, p) in zip(asks, results):
+                m.labels[i, j], m.p_entail[i, j] = label, p
+        return [m for _, m in items]
+
+
+class NLIEntailment(PairwiseEntailment):
     """An MNLI-style sequence classifier (e.g. microsoft/deberta-large-mnli): text 1 entails
-    text 2 when the arg-max label is entailment; pairs are batched, results cached."""
+    text 2 when the arg-max label is entailment; only the pairs the clustering needs are asked,
+    batched, results cached."""
 
     def __init__(self, model: str, device: str | None = None, batch_size: int = 32, max_length: int = 256):
         from pathlib import Path
@@ -148,8 +177,11 @@ class NLIEntailment(Entailment):
         similar length (sorted by token count, so little padding is computed)."""
         import torch
         todo = [p for p in dict.fromkeys(pairs) if p not in self.cache]
-        lengths = {p: len(self.tokenizer(p[0], p[1], truncation=True, max_length=self.max_length)["input_ids"])
-                   for p in todo}
+        if not todo:
+            return [self.cache[p] for p in pairs]
+        ids = self.tokenizer([a for a, _ in todo], [b for _, b in todo], truncation=True,
+                             max_length=self.max_length)["input_ids"]
+        lengths = {p: len(x) for p, x in zip(todo, ids)}
         todo.sort(key=lambda p: lengths[p])
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start:start + self.batch_size]
@@ -162,23 +194,6 @@ class NLIEntailment(Entailment):
             for pair, row in zip(chunk, probs):
                 self.cache[pair] = (self.label_map[int(row.argmax())], float(row[self.entail_index]))
         return [self.cache[p] for p in pairs]
-
-    def _batch(self, items):
-        pairs = []
-        for q, texts in items:
-            full = [f"{q} {t}" for t in texts]
-            pairs += [(full[i], full[j]) for i in range(len(texts)) for j in range(len(texts)) if i != j]
-        results = iter(self.classify(pairs))
-        out_l, out_p = [], []
-        for _, texts in items:
-            labels, probs = _empty(len(texts))
-            for i in range(len(texts)):
-                for j in range(len(texts)):
-                    if i != j:
-                        labels[i, j], probs[i, j] = next(results)
-            out_l.append(labels)
-            out_p.append(probs)
-        return out_l, out_p
 
 
 # -------------------------------------------------------------------------------------------- LLM
