@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from medtrust.hallucination import estimators as E
 from medtrust.hallucination.clustering import (
     PairMatrix,
