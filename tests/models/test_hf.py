@@ -79,6 +79,34 @@ def test_n_samples_of_a_request_come_from_one_generate_call(embedded, monkeypatc
     assert [len(o) for o in outs] == [4, 4, 4]
 
 
+def test_finished_rows_leave_the_batch_and_nothing_changes(embedded, monkeypatch):
+    """Greedy answers of mixed length, generated in segments of 8 tokens with ended rows dropped,
+    equal the answers of one uninterrupted generate call (tokens, text, finish, log-probs)."""
+    from medtrust.models import hf_generation
+    calls = []
+    real = embedded.model.generate
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["input_ids"].shape[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedded.model, "generate", counting)
+    reqs = [GenerationRequest(messages=ask(q), n=2, temperature=0.0, max_tokens=40, logprobs=True, stop=["."])
+            for q in QUESTIONS]
+    segmented = [c for cs in embedded.generate(reqs) for c in cs]
+    assert calls[0] == 10 and 1 < len(calls) <= 4  # 40 tokens in segments of 10, stopped once all ended
+    assert calls == sorted(calls, reverse=True) and calls[-1] < 10  # answers that ended left the batch
+    calls.clear()
+    monkeypatch.setattr(hf_generation, "SEGMENT_TOKENS", (40, 40))
+    whole = [c for cs in embedded.generate(reqs) for c in cs]
+    assert calls == [10]
+    assert [c.token_ids for c in segmented] == [c.token_ids for c in whole]
+    assert [(c.text, c.finish_reason) for c in segmented] == [(c.text, c.finish_reason) for c in whole]
+    for a, b in zip(segmented, whole):
+        assert len(a.token_logprobs) == len(a.token_ids)
+        assert max((abs(x - y) for x, y in zip(a.token_logprobs, b.token_logprobs)), default=0.0) < 1e-4
+
+
 def test_chunk_plan_keeps_a_requests_samples_together():
     reqs = [GenerationRequest(messages=ask(str(i)), n=n, temperature=1.0) for i, n in enumerate([3, 3, 3, 7])]
     prompts = [[1] * k for k in (5, 9, 2, 4)]

@@ -10,7 +10,7 @@ import torch
 from scipy.stats import chisquare
 from transformers import TopPLogitsWarper
 
-from medtrust.models.hf_generation import InverseCDFSampler
+from medtrust.models.hf_processors import InverseCDFSampler
 
 
 def draw(sampler, logits, rows=20000):

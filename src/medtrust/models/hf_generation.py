@@ -1,5 +1,5 @@
 """Batched sampling with transformers: chunk planning, one generate call per chunk, and
-token log-probs recorded from the generation logits while they are produced."""
+token log-probs recorded while they are produced; finished rows leave the batch between segments."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from medtrust.models.base import Completion, GenerationRequest
+from medtrust.models.hf_processors import InverseCDFSampler, LogprobRecorder
 
 if TYPE_CHECKING:  # pragma: no cover
     from medtrust.models.hf import HFBackend
@@ -62,64 +63,6 @@ def plan_chunks(requests: Sequence[GenerationRequest], prompts: Sequence[list[in
     return chunks
 
 
-class LogprobRecorder:
-    """A logits processor that keeps the log-prob of each sampled token, one step at a time.
-
-    At step t it sees the token sampled at step t-1 (the last column of ``input_ids``) and reads
-    its log-prob from the log-softmax it stored at step t-1, so memory stays at one step's
-    distribution. It must come first among the processors so it sees the raw logits.
-    """
-
-    def __init__(self):
-        self.previous = None
-        self.columns: list = []
-
-    def __call__(self, input_ids, scores):
-        import torch
-        if self.previous is not None:
-            self.columns.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
-        self.previous = torch.log_softmax(scores.float(), dim=-1)
-        return scores
-
-    def finish(self, new_tokens):
-        """Log-probs (rows, steps) of ``new_tokens``, the generated part of the sequences."""
-        import torch
-        steps = new_tokens.shape[1]
-        if self.previous is not None and len(self.columns) < steps:
-            t = len(self.columns)
-            self.columns.append(self.previous.gather(1, new_tokens[:, t:t + 1]).squeeze(1))
-        return torch.stack(self.columns, dim=1) if self.columns else None
-
-
-class InverseCDFSampler:
-    """The last logits processor of a sampled ``generate``: it draws the next token itself and
-    returns scores in which only that token is finite, so ``generate`` runs its greedy step.
-
-    The draw: temperature, then top-p (transformers' ``TopPLogitsWarper``), then inverse-CDF
-    sampling (one cumulative sum and a binary search per row). Same distribution as
-    ``torch.multinomial``, which on CPU takes 30-120 ms a step for 160 rows over a 49k vocabulary
-    (this takes about 8 ms). Draws use torch's global generator, so ``torch.manual_seed`` fixes them.
-    """
-
-    def __init__(self, temperature: float, top_p: float | None = None):
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0 to sample, got {temperature}")
-        from transformers import TopPLogitsWarper
-        self.temperature = temperature
-        self.top_p = TopPLogitsWarper(top_p) if top_p is not None and top_p < 1.0 else None
-
-    def __call__(self, input_ids, scores):
-        import torch
-        scores = scores.float() / self.temperature
-        if self.top_p is not None:
-            scores = self.top_p(input_ids, scores)
-        cdf = torch.softmax(scores, dim=-1).cumsum(dim=-1)
-        u = torch.rand((cdf.shape[0], 1), device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]
-        tokens = torch.searchsorted(cdf, u, right=True).clamp_(max=cdf.shape[1] - 1)
-        out = torch.full_like(scores, float("-inf"))
-        return out.scatter_(1, tokens, 0.0)
-
-
 def run_chunk(backend: "HFBackend", chunk: GenerationChunk) -> list[Completion]:
     """One ``model.generate`` call over the chunk's rows; completions in row order."""
     import torch
@@ -137,19 +80,36 @@ def run_chunk(backend: "HFBackend", chunk: GenerationChunk) -> list[Completion]:
                          chunk.seed, extra)
 
 
+SEGMENT_TOKENS = (8, 64)
+"""Least and most new tokens per ``generate`` call when finished rows are dropped between calls."""
+
+
+def segment_length(req: GenerationRequest, inputs: dict, num_return_sequences: int = 1) -> int:
+    """New tokens per ``generate`` call: a quarter of ``max_tokens`` within SEGMENT_TOKENS, so rows
+    whose answer has ended are dropped (with their key/value cache) at most a segment later. One
+    call for everything when hidden states are asked for, the inputs hold more than token ids
+    (images) or one input gives several sequences."""
+    if req.hidden_states or num_return_sequences > 1 or set(inputs) - {"input_ids", "attention_mask"}:
+        return req.max_tokens
+    least, most = SEGMENT_TOKENS
+    return max(least, min(most, req.max_tokens // 4))
+
+
 def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, seed: int | None,
                   extra: dict | None = None, num_return_sequences: int = 1) -> list[Completion]:
     """``model.generate`` on prepared (left-padded) inputs; one Completion per output row.
 
-    Token log-probs are recorded while generating; text is cut at end tokens and stop strings.
+    Generation runs in segments (``segment_length``); after each, rows that reached an end token
+    or stop string leave the batch and the rest continue from their cache. Token log-probs are
+    recorded while generating; text is cut at end tokens and stop strings.
     """
     import torch
     from transformers import GenerationConfig, LogitsProcessorList
 
     tok, model = backend.tokenizer, backend.model
-    width = inputs["input_ids"].shape[1]
     pad_id = tok.pad_token_id
     eos_ids = end_token_ids(backend)
+    ends = set(eos_ids) | {pad_id}
     sample = req.temperature > 0
     # One row per sequence: our sampler draws, generate takes the greedy step. Several sequences
     # per input (images): generate's own sampling, since greedy decoding refuses them.
@@ -161,18 +121,43 @@ def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, se
         top_k=0 if hf_sample else None, pad_token_id=pad_id, eos_token_id=eos_ids,
         return_dict_in_generate=True, output_hidden_states=req.hidden_states,
         stop_strings=list(req.stop) if req.stop else None)
-    recorder = LogprobRecorder() if req.logprobs else None
-    processors = [p for p in (recorder, InverseCDFSampler(req.temperature, req.top_p) if own_sampler else None) if p]
+    segment = segment_length(req, inputs, num_return_sequences)
     if seed is not None:
         torch.manual_seed(seed)
-    with torch.inference_mode():
-        out = model.generate(**inputs, generation_config=config, logits_processor=LogitsProcessorList(processors),
-                             tokenizer=tok if req.stop else None, **(extra or {}))
-    new_tokens = out.sequences[:, width:]
-    logprobs = recorder.finish(new_tokens) if recorder else None
-    token_rows = new_tokens.cpu().tolist()
-    logprob_rows = logprobs.cpu().numpy() if logprobs is not None else None
-    ends = set(eos_ids) | {pad_id}
+    kwargs, done = {**inputs, **(extra or {})}, 0
+    token_rows: list[list[int]] = []
+    logprob_rows: list[list[float]] = []
+    alive: list[int] = []  # output row of each row still in the batch
+    while True:
+        config.max_new_tokens = min(segment, req.max_tokens - done)
+        recorder = LogprobRecorder() if req.logprobs else None
+        processors = [p for p in (recorder, InverseCDFSampler(req.temperature, req.top_p) if own_sampler else None)
+                      if p]
+        width = kwargs["input_ids"].shape[1]
+        with torch.inference_mode():
+            out = model.generate(**kwargs, generation_config=config, logits_processor=LogitsProcessorList(processors),
+                                 tokenizer=tok if req.stop else None)
+        new_tokens = out.sequences[:, width:]
+        logprobs = recorder.finish(new_tokens).cpu().tolist() if recorder else None
+        if not token_rows:
+            token_rows, logprob_rows = [[] for _ in new_tokens], [[] for _ in new_tokens]
+            alive = list(range(len(new_tokens)))
+        keep = []
+        for r, (row, ids) in enumerate(zip(alive, new_tokens.cpu().tolist())):
+            token_rows[row] += ids
+            logprob_rows[row] += logprobs[r] if logprobs else []
+            if not _ended(tok, token_rows[row], ends, req.stop):
+                keep.append(r)
+        done += config.max_new_tokens
+        cache = getattr(out, _CACHE_KWARG, None)
+        if done >= req.max_tokens or not keep or not hasattr(cache, "batch_select_indices"):
+            break
+        index = torch.tensor(keep, device=out.sequences.device)
+        if len(keep) < len(alive):
+            cache.batch_select_indices(index)
+        mask = torch.cat([kwargs["attention_mask"], torch.ones_like(new_tokens)], dim=1)
+        kwargs = {"input_ids": out.sequences[index], "attention_mask": mask[index], _CACHE_KWARG: cache}
+        alive = [alive[r] for r in keep]
     completions = []
     for row, ids in enumerate(token_rows):
         length = next((k for k, t in enumerate(ids) if t in ends), None)
@@ -182,12 +167,19 @@ def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, se
         if req.stop:
             text, ids, stopped = _cut_at_stop(tok, text, ids, req.stop)
             finish = "stop" if stopped else finish
-        lps = [float(x) for x in logprob_rows[row, :len(ids)]] if logprob_rows is not None else None
+        lps = [float(x) for x in logprob_rows[row][:len(ids)]] if req.logprobs else None
         completion = Completion(text=text, token_ids=ids, token_logprobs=lps, finish_reason=finish)
         if req.hidden_states:
             completion.hidden = _hidden_at(out.hidden_states, row, len(ids))
         completions.append(completion)
     return completions
+
+
+def _ended(tok, ids: list[int], ends: set[int], stop: Sequence[str] | None) -> bool:
+    """Has this answer reached an end token or a stop string?"""
+    if any(t in ends for t in ids):
+        return True
+    return bool(stop) and any(s and s in tok.decode(ids, skip_special_tokens=True) for s in stop)
 
 
 def shared_prefix_cache(model, input_ids, attention, slots: list[tuple[int, int]]) -> dict:
