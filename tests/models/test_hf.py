@@ -64,15 +64,21 @@ def test_greedy_batched_equals_one_by_one(embedded):
         assert max(abs(x - y) for x, y in zip(b.token_logprobs, s.token_logprobs)) < 1e-4
 
 
-def test_n_samples_of_a_request_come_from_one_generate_call(embedded, monkeypatch):
+def count_generate_rows(backend, monkeypatch) -> list[int]:
+    """The number of input rows of each ``model.generate`` call, appended as calls happen."""
     calls = []
-    real = embedded.model.generate
+    real = backend.model.generate
 
     def counting(*args, **kwargs):
         calls.append(kwargs["input_ids"].shape[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(embedded.model, "generate", counting)
+    monkeypatch.setattr(backend.model, "generate", counting)
+    return calls
+
+
+def test_n_samples_of_a_request_come_from_one_generate_call(embedded, monkeypatch):
+    calls = count_generate_rows(embedded, monkeypatch)
     reqs = [GenerationRequest(messages=ask(q), n=4, temperature=1.0, max_tokens=8) for q in QUESTIONS[:3]]
     outs = embedded.generate(reqs)
     assert calls == [12]  # 3 requests x 4 samples, one call
@@ -80,17 +86,10 @@ def test_n_samples_of_a_request_come_from_one_generate_call(embedded, monkeypatc
 
 
 def test_finished_rows_leave_the_batch_and_nothing_changes(embedded, monkeypatch):
-    """Greedy answers of mixed length, generated in segments of 8 tokens with ended rows dropped,
+    """Greedy answers of mixed length, generated in segments of 10 tokens with ended rows dropped,
     equal the answers of one uninterrupted generate call (tokens, text, finish, log-probs)."""
     from medtrust.models import hf_generation
-    calls = []
-    real = embedded.model.generate
-
-    def counting(*args, **kwargs):
-        calls.append(kwargs["input_ids"].shape[0])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(embedded.model, "generate", counting)
+    calls = count_generate_rows(embedded, monkeypatch)
     reqs = [GenerationRequest(messages=ask(q), n=2, temperature=0.0, max_tokens=40, logprobs=True, stop=["."])
             for q in QUESTIONS]
     segmented = [c for cs in embedded.generate(reqs) for c in cs]
