@@ -104,6 +104,16 @@ def test_finished_rows_leave_the_batch_and_nothing_changes(embedded, monkeypatch
     for a, b in zip(segmented, whole):
         assert len(a.token_logprobs) == len(a.token_ids)
         assert max((abs(x - y) for x, y in zip(a.token_logprobs, b.token_logprobs)), default=0.0) < 1e-4
+    # a cache that cannot drop rows: the first segment, then the rest in one call, same answers
+    from transformers import DynamicCache
+    monkeypatch.setattr(hf_generation, "SEGMENT_TOKENS", (10, 10))
+    owner = next(k for k in DynamicCache.__mro__ if "batch_select_indices" in vars(k))
+    monkeypatch.delattr(owner, "batch_select_indices")
+    calls.clear()
+    fallback = [c for cs in embedded.generate(reqs) for c in cs]
+    assert calls == [10, 10]
+    assert [(c.token_ids, c.text, c.finish_reason) for c in fallback] == [(c.token_ids, c.text, c.finish_reason)
+                                                                          for c in whole]
 
 
 def test_chunk_plan_keeps_a_requests_samples_together():

@@ -149,14 +149,17 @@ def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, se
             if not _ended(tok, token_rows[row], ends, req.stop):
                 keep.append(r)
         done += config.max_new_tokens
-        cache = getattr(out, _CACHE_KWARG, None)
-        if done >= req.max_tokens or not keep or not hasattr(cache, "batch_select_indices"):
+        if done >= req.max_tokens or not keep:
             break
+        cache = getattr(out, _CACHE_KWARG, None)
+        if not hasattr(cache, "batch_select_indices"):  # rows cannot leave this cache: finish in one call
+            keep, segment = list(range(len(alive))), req.max_tokens  # (text after an end is cut below)
         index = torch.tensor(keep, device=out.sequences.device)
         if len(keep) < len(alive):
             cache.batch_select_indices(index)
         mask = torch.cat([kwargs["attention_mask"], torch.ones_like(new_tokens)], dim=1)
-        kwargs = {"input_ids": out.sequences[index], "attention_mask": mask[index], _CACHE_KWARG: cache}
+        kwargs = {"input_ids": out.sequences[index], "attention_mask": mask[index],
+                  **({_CACHE_KWARG: cache} if cache is not None else {})}
         alive = [alive[r] for r in keep]
     completions = []
     for row, ids in enumerate(token_rows):
