@@ -9,6 +9,7 @@ exact methods compare the answers alone (a shared question prefix would make eve
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Sequence
 
 import numpy as np
@@ -127,13 +128,14 @@ def nli_label_map(id2label: dict) -> dict[int, int]:
     return out
 
 
-class PairwiseEntailment(Entailment):
+class PairwiseEntailment(Entailment, ABC):
     """A method asked about one ordered pair at a time ("<question> <answer i>" entails
     "<question> <answer j>"?): subclasses give ``classify(pairs)``; only the pairs the mode needs
     are asked."""
 
+    @abstractmethod
     def classify(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, float]]:
-        raise NotImplementedError
+        """(label, p_entail) of each (premise, hypothesis) pair, in order."""
 
     def complete(self, items: Sequence[tuple[str, PairMatrix]], mode: str = "full") -> list[PairMatrix]:
         """Ask only the pairs ``mode`` needs, in at most two batched rounds: each pair one way
