@@ -147,3 +147,17 @@ def test_merged_lora_saves_plain_weights(tiny_llama_path, data_root, tmp_path, r
     assert set(before) == set(after)  # no lora_* tensors: merged into the base weights
     changed = [n for n in before if not torch.equal(before[n], after[n])]
     assert changed and all("proj" in n for n in changed)  # only LoRA-targeted linear layers moved
+
+
+@pytest.mark.parametrize("cuda, bf16_ok, dtype, expected", [
+    (False, False, None, False),       # CPU: never bf16 (TRL's default would fail)
+    (True, False, None, False),        # a GPU without bf16 (e.g. V100)
+    (True, True, None, True),          # an Ampere+ GPU, nothing asked
+    (True, True, "bfloat16", True),
+    (True, True, "float32", False),    # another dtype asked for wins
+])
+def test_bf16_rule_shared_by_sft_dpo_grpo_and_the_cold_start(monkeypatch, cuda, bf16_ok, dtype, expected):
+    from medtrust.train.common import use_bf16
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16_ok)
+    assert use_bf16(dtype) is expected

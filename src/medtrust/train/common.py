@@ -30,6 +30,14 @@ def require_train_extra(purpose: str = "Training") -> None:
             raise missing_extra(package, "train", purpose)
 
 
+def use_bf16(dtype: str | None = None) -> bool:
+    """Train in bf16? Only on a CUDA GPU that supports it, and only when no other dtype is asked
+    for (TRL's configs default to bf16, which fails on CPUs and older GPUs)."""
+    import torch
+    return (torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+            and dtype in (None, "bf16", "bfloat16"))
+
+
 # ------------------------------------------------------------------------------------ model
 @dataclass
 class TrainableModel:

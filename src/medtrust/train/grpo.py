@@ -200,6 +200,8 @@ def grpo_config(opts: GRPOOptions, output_dir: Path | str):
     """TRL's GRPOConfig for the options (bf16 and gradient checkpointing only on a GPU)."""
     import torch
     from trl import GRPOConfig
+
+    from medtrust.train.common import use_bf16
     _, weights = reward_functions(opts)
     cuda = torch.cuda.is_available()
     kwargs: dict[str, Any] = dict(
@@ -207,7 +209,7 @@ def grpo_config(opts: GRPOOptions, output_dir: Path | str):
         num_generations=opts.num_generations, per_device_train_batch_size=opts.prompts_per_step * opts.num_generations,
         max_completion_length=opts.max_completion_length, temperature=opts.temperature, reward_weights=weights,
         logging_steps=1, save_strategy="steps", save_steps=opts.save_steps, save_total_limit=1, report_to="none",
-        seed=opts.seed, bf16=cuda and torch.cuda.is_bf16_supported(), gradient_checkpointing=cuda,
+        seed=opts.seed, bf16=use_bf16(), gradient_checkpointing=cuda,
         use_vllm=opts.use_vllm, vllm_mode=opts.vllm_mode, disable_tqdm=False)
     if opts.vllm_server_base_url:
         kwargs["vllm_server_base_url"] = opts.vllm_server_base_url

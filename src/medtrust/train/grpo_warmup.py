@@ -60,11 +60,10 @@ def warmup_rows(samples: list[Sample], lang: str = "en") -> list[dict[str, Any]]
 def run_warmup(trainable, samples: list[Sample], opts, run_dir: Path, progress: bool = True) -> dict[str, Any]:
     """``opts.warmup_steps`` SFT steps (batch 4, ``opts.warmup_lr``) on :func:`warmup_rows`, in place
     on ``trainable.model``. Returns TRL's train metrics; one DataError when no row has a reasoning."""
-    import torch
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from medtrust.train.common import JsonlLogCallback
+    from medtrust.train.common import JsonlLogCallback, use_bf16
     rows = warmup_rows(samples, opts.lang)
     if not rows:
         raise DataError(f"No row of '{opts.dataset}' has a worked explanation or formula to warm up on.",
@@ -73,7 +72,7 @@ def run_warmup(trainable, samples: list[Sample], opts, run_dir: Path, progress: 
                      learning_rate=opts.warmup_lr, per_device_train_batch_size=4, logging_steps=1,
                      save_strategy="no", report_to="none", seed=opts.seed, max_length=1024,
                      completion_only_loss=True, lr_scheduler_type="constant", disable_tqdm=not progress,
-                     bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), fp16=False)
+                     bf16=use_bf16(), fp16=False)
     trainer = SFTTrainer(model=trainable.model, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=trainable.tokenizer,
                          callbacks=[JsonlLogCallback(Path(run_dir) / WARMUP_LOG)])

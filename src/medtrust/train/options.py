@@ -14,6 +14,7 @@ from medtrust.train.common import (
     TrainingRun,
     remove_checkpoints,
     save_trained,
+    use_bf16,
 )
 
 
@@ -57,14 +58,12 @@ def trainer_kwargs(opts: TrainOptions, run: TrainingRun, lr: float, progress: bo
     """TrainingArguments values from the options: checkpoints in the run folder, no external
     loggers, bf16 only on GPUs that support it (TRL defaults to bf16), no gradient checkpointing
     unless asked (TRL's default; it slows small models down)."""
-    import torch
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported() and opts.dtype in (None, "bf16", "bfloat16")
     return dict(output_dir=str(run.checkpoints_dir), per_device_train_batch_size=opts.batch_size,
                 gradient_accumulation_steps=opts.grad_accum, learning_rate=lr, num_train_epochs=opts.epochs,
                 max_steps=opts.max_steps or -1, max_length=opts.max_length, warmup_steps=opts.warmup_ratio,
                 lr_scheduler_type="cosine", logging_steps=opts.logging_steps, save_strategy="steps",
                 save_steps=opts.save_steps, save_total_limit=1, report_to="none", seed=opts.seed,
-                bf16=bf16, fp16=False, gradient_checkpointing=opts.gradient_checkpointing,
+                bf16=use_bf16(opts.dtype), fp16=False, gradient_checkpointing=opts.gradient_checkpointing,
                 disable_tqdm=not progress, use_cpu=(opts.device == "cpu"), dataloader_num_workers=0)
 
 
