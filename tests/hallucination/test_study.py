@@ -65,6 +65,12 @@ def test_rescore_with_another_entailment_through_the_cli(small_run, tmp_path, cl
                 same = normalize_answer(texts[i]) == normalize_answer(texts[j])
                 assert (r["answers"][i]["cluster"] == r["answers"][j]["cluster"]) == same
         assert r["entailment_matrix"]["method"] == "exact"
+    # the terminal gets the estimator table, each AUROC as results.json holds it (or its note)
+    for name, ms in folder.results["metrics"]["estimators"].items():
+        row = next(line for line in out.splitlines() if line.startswith(f"| {name} |"))
+        auroc = ms["auroc"]
+        assert (f"| {auroc['value']:.3f} [{auroc['ci'][0]:.3f}, {auroc['ci'][1]:.3f}] |" in row
+                if auroc.get("value") is not None else auroc["note"] in row)
 
 
 def test_report_has_the_study_sections(small_run):
