@@ -65,12 +65,18 @@ def test_rescore_with_another_entailment_through_the_cli(small_run, tmp_path, cl
                 same = normalize_answer(texts[i]) == normalize_answer(texts[j])
                 assert (r["answers"][i]["cluster"] == r["answers"][j]["cluster"]) == same
         assert r["entailment_matrix"]["method"] == "exact"
-    # the terminal gets the estimator table, each AUROC as results.json holds it (or its note)
-    for name, ms in folder.results["metrics"]["estimators"].items():
-        row = next(line for line in out.splitlines() if line.startswith(f"| {name} |"))
-        auroc = ms["auroc"]
-        assert (f"| {auroc['value']:.3f} [{auroc['ci'][0]:.3f}, {auroc['ci'][1]:.3f}] |" in row
-                if auroc.get("value") is not None else auroc["note"] in row)
+    # the terminal gets accuracy and the estimator table, every cell as results.json holds it
+    def cell(m):
+        if m["value"] is None:
+            return f"n/a ({m['note']})"
+        return f"{m['value']:.3f}" + (f" [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]" if m.get("ci") else "")
+    metrics = folder.results["metrics"]
+    lines = out.splitlines()
+    assert f"accuracy {cell(metrics['accuracy'])}, n = 4" in lines
+    for name, ms in metrics["estimators"].items():
+        row = f"| {name} | {ms['auroc']['n']} | " + " | ".join(
+            cell(ms[k]) for k in ("auroc", "aurac", "prr", "accuracy_at_90")) + " |"
+        assert row in lines
 
 
 def test_report_has_the_study_sections(small_run):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from medtrust.report.html import metric_rows, render_report
+from medtrust.report.html import fmt_interval, metric_rows, render_report
 from medtrust.runs.folder import RunFolder
 
 
@@ -46,6 +46,15 @@ def test_metric_rows_flatten_nested_metrics():
     assert rows == [{"name": "a", "value": "0.1235", "ci": "[0.1, 0.2]", "n": 5, "note": ""},
                     {"name": "g / x", "value": "n/a", "ci": "", "n": "", "note": ""},
                     {"name": "k", "value": "3", "ci": "", "n": "", "note": ""}]
+
+
+def test_fmt_interval_value_interval_and_note():
+    m = {"value": 0.123456, "ci": [0.0987654, 0.2], "n": 5}
+    assert fmt_interval(m) == "0.1235 [0.09877, 0.2]"
+    assert fmt_interval(m, 3) == "0.123 [0.099, 0.200]"
+    assert fmt_interval({"value": 0.5}, 3) == "0.500"
+    assert fmt_interval({"value": None, "note": "every answer is right"}) == "n/a (every answer is right)"
+    assert fmt_interval({"value": None}) == fmt_interval(None) == fmt_interval({}) == "n/a"
 
 
 def test_report_verb_rerenders(tmp_path, cli):

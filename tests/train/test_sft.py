@@ -161,3 +161,14 @@ def test_bf16_rule_shared_by_sft_dpo_grpo_and_the_cold_start(monkeypatch, cuda, 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16_ok)
     assert use_bf16(dtype) is expected
+
+
+def test_sft_and_dpo_trainer_arguments_follow_the_rule_and_the_asked_dtype(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from medtrust.train.options import TrainOptions, trainer_kwargs
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    run = SimpleNamespace(checkpoints_dir=tmp_path)  # trainer_kwargs reads only this of the run folder
+    assert trainer_kwargs(TrainOptions(), run, 1e-5, False)["bf16"] is True
+    assert trainer_kwargs(TrainOptions(dtype="float32"), run, 1e-5, False)["bf16"] is False

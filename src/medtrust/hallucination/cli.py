@@ -86,23 +86,14 @@ TABLE_METRICS = ("auroc", "aurac", "prr", "accuracy_at_90")
 def results_table(results: dict) -> str:
     """A plain-text table printed after a run: accuracy, then estimators x (AUROC, AURAC, PRR,
     accuracy at 90% answered), each value with its 90% interval, or the note that replaced it."""
-    def fmt(x: float) -> str:
-        return f"{x:.3f}"
-
-    def cell(m: dict | None) -> str:
-        if not m:
-            return ""
-        if m.get("value") is None:
-            return m.get("note", "n/a")
-        ci = m.get("ci")
-        return fmt(m["value"]) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else "")
-
+    from medtrust.report.html import fmt_interval
     metrics = results.get("metrics", {})
-    lines = [f"accuracy {cell(metrics.get('accuracy'))}, n = {(metrics.get('accuracy') or {}).get('n', 0)}",
+    accuracy = metrics.get("accuracy") or {}
+    lines = [f"accuracy {fmt_interval(accuracy, 3)}, n = {accuracy.get('n', 0)}",
              "| estimator | n | " + " | ".join(TABLE_METRICS) + " |", "|---" * (len(TABLE_METRICS) + 2) + "|"]
-    for name, ms in (metrics.get("estimators") or {}).items():
-        n = next((m.get("n") for m in ms.values() if isinstance(m, dict) and m.get("n") is not None), "")
-        lines.append(f"| {name} | {n} | " + " | ".join(cell(ms.get(k)) for k in TABLE_METRICS) + " |")
+    for name, ms in (metrics.get("estimators") or {}).items():  # every metric of an estimator has the same n
+        lines.append(f"| {name} | {ms['auroc'].get('n', '')} | "
+                     + " | ".join(fmt_interval(ms.get(k), 3) for k in TABLE_METRICS) + " |")
     return "\n".join(lines)
 
 

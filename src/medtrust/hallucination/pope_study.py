@@ -114,11 +114,10 @@ class PopeStudy(Study):
 
 def pope_sections(records: list[dict], results: dict) -> list:
     """The splits x metrics table (90% intervals) and the most common responses per split."""
-    from medtrust.hallucination.report import _cell
-    from medtrust.report.html import Section, table_html
+    from medtrust.report.html import Section, fmt_interval, table_html
     metrics = results.get("metrics", {})
     splits = [s for s in SPLITS if s in metrics]
-    rows = [[s, *[_cell(metrics[s].get(m)) for m in METRICS], _cell(metrics[s].get("unparsed")),
+    rows = [[s, *[fmt_interval(metrics[s].get(m)) for m in METRICS], fmt_interval(metrics[s].get("unparsed")),
              str(metrics[s]["accuracy"].get("n", ""))] for s in splits]
     table = table_html(["split", *METRICS, "unparsed", "probes"], rows)
     note = ("<p>\"yes\" is the positive class; an unparsed answer counts as not saying yes. "

@@ -7,25 +7,16 @@ import html
 from typing import Any
 
 from medtrust.hallucination.metrics import METRICS, rejection_curve, roc_points
-from medtrust.report.html import Section, fmt, table_html
+from medtrust.report.html import Section, fmt, fmt_interval, table_html
 
 MAX_QUESTIONS_SHOWN = 60
-
-
-def _cell(m: dict | None) -> str:
-    if not m:
-        return ""
-    if m.get("value") is None:
-        return f"n/a ({m.get('note', '')})" if m.get("note") else "n/a"
-    ci = m.get("ci")
-    return f"{fmt(m['value'])} [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else fmt(m["value"])
 
 
 def metrics_table(results: dict) -> str:
     """Estimators as rows, metrics as columns, each cell 'value [90% CI]'."""
     est = results.get("metrics", {}).get("estimators", {})
     names = list(METRICS)
-    rows = [[name, *[_cell(vals.get(m)) for m in names], str(next(iter(vals.values()), {}).get("n", ""))]
+    rows = [[name, *[fmt_interval(vals.get(m)) for m in names], str(next(iter(vals.values()), {}).get("n", ""))]
             for name, vals in est.items()]
     return table_html(["estimator", *names, "n"], rows)
 

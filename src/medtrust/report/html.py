@@ -51,6 +51,17 @@ def fmt(x: Any) -> str:
     return str(x)
 
 
+def fmt_interval(m: dict | None, decimals: int | None = None) -> str:
+    """A stored metric (``medtrust.stats.metric``) as "value [low, high]", numbers with ``decimals``
+    places (default: :func:`fmt`'s 4 significant digits); "n/a (its note)" when it has no value."""
+    if not m or m.get("value") is None:
+        note = (m or {}).get("note")
+        return f"n/a ({note})" if note else "n/a"
+    num = fmt if decimals is None else (lambda x: f"{x:.{decimals}f}")
+    ci = m.get("ci")
+    return num(m["value"]) + (f" [{num(ci[0])}, {num(ci[1])}]" if ci else "")
+
+
 def _json_for_script(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, default=str).replace("</", "<\\/")
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from medtrust.report.html import Section, fmt, table_html
+from medtrust.report.html import Section, fmt_interval, table_html
 from medtrust.report.plots import figure_html, image_file_html, new_figure
 from medtrust.runs.folder import RunFolder
 from medtrust.safety.judges.base import UNPARSED
@@ -19,18 +19,11 @@ COLUMNS = [("attack_success_rate", "attack success"), ("refusal_rate_harmful", "
            ("over_refusal_rate", "over-refusal (benign)"), ("mean_harmfulness", "mean harmfulness 1-5")]
 
 
-def _cell(m: dict | None) -> str:
-    if not m or m.get("value") is None:
-        return "n/a"
-    ci = m.get("ci")
-    return f"{fmt(m['value'])} [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else fmt(m["value"])
-
-
 def metrics_table(metrics: dict[str, Any]) -> str:
     """One row per attack: each rate with its 90% interval, and the number of harmful / benign prompts."""
     rows = []
     for attack, m in metrics.get("by_attack", {}).items():
-        rows.append([attack, *(_cell(m.get(key)) for key, _ in COLUMNS),
+        rows.append([attack, *(fmt_interval(m.get(key)) for key, _ in COLUMNS),
                      str((m.get("refusal_rate_harmful") or {}).get("n", 0)),
                      str((m.get("over_refusal_rate") or {}).get("n", 0))])
     return table_html(["attack", *(label for _, label in COLUMNS), "n harmful", "n benign"], rows)

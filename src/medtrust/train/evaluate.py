@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from medtrust.report.html import Section, fmt, table_html
+from medtrust.report.html import Section, fmt, fmt_interval, table_html
 from medtrust.train.common import TrainingRun
 
 MetricSelector = Callable[[dict], dict[str, dict]]
@@ -95,26 +95,18 @@ def evaluate_before_after(run: TrainingRun, study: str, base_model: str, trained
     return path
 
 
-def interval(m: dict | None) -> str:
-    """``"0.120 [0.070, 0.170]"`` for a stored metric (``n/a`` when missing)."""
-    if not m or m.get("value") is None:
-        return "n/a"
-    ci = m.get("ci")
-    return f"{m['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
-
-
 def comparison_markdown(table: dict) -> str:
     """The comparison as a Markdown table (for notes and bench/RESULTS.md)."""
     lines = ["| metric | before | after | change |", "|---|---|---|---|"]
     for r in table["rows"]:
         change = "n/a" if r["change"] is None else f"{r['change']:+.3f}"
-        lines.append(f"| {r['metric']} | {interval(r['before'])} | {interval(r['after'])} | {change} |")
+        lines.append(f"| {r['metric']} | {fmt_interval(r['before'], 3)} | {fmt_interval(r['after'], 3)} | {change} |")
     return "\n".join(lines)
 
 
 def comparison_section(table: dict) -> Section:
     """A report section: the table and links to both runs' reports."""
-    rows = [[r["metric"], interval(r["before"]), interval(r["after"]),
+    rows = [[r["metric"], fmt_interval(r["before"], 3), fmt_interval(r["after"], 3),
              "n/a" if r["change"] is None else f"{r['change']:+.3f}",
              fmt((r["after"] or {}).get("n"))] for r in table["rows"]]
     args = ", ".join(f"{k}={v}" for k, v in table.get("study_args", {}).items())
