@@ -36,35 +36,18 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="show full traceba
 
 
 # ----------------------------------------------------------------------------------- generate
-@app.command(epilog=examples(
-    "medtrust generate --model embedded --dataset demo-qa --limit 8",
-    "medtrust generate -m hf/Qwen/Qwen2.5-0.5B-Instruct -M device=cuda -d medqa --data-path data/medqa -n 4 "
-    "--temperature 1.0",
-    "medtrust generate -m openai-api/local/qwen --dataset pubmedqa --data-path data/pubmedqa",
-    "medtrust generate --resume runs/20260101T000000Z_generate_embedded_ab12cd"))
-def generate(model: o.Model = None, model_arg: o.ModelArg = None, dataset: o.Dataset = None,
-             data_path: o.DataPath = None, split: o.Split = None, limit: o.Limit = None, seed: o.Seed = None,
-             shuffle: o.Shuffle = None, lang: o.Lang = None, config: o.ConfigFile = None,
-             runs_dir: o.RunsDir = None, resume: o.Resume = None, cache: o.Cache = None,
-             batch_size: o.BatchSize = None, quiet: o.Quiet = False,
-             samples: Annotated[Optional[int], typer.Option("--samples", help="completions per question")] = None,
-             temperature: Annotated[Optional[float], typer.Option(help="0 = greedy")] = None,
-             top_p: Annotated[Optional[float], typer.Option()] = None,
-             max_tokens: Annotated[Optional[int], typer.Option()] = None,
-             logprobs: Annotated[Optional[bool], typer.Option("--logprobs/--no-logprobs")] = None,
-             system: Annotated[Optional[str], typer.Option(help="system prompt")] = None,
-             instruction: Annotated[Optional[str], typer.Option(help="text appended after each question")] = None):
-    """Generate answers for a dataset with any backend (batched, cached, resumable)."""
-    from medtrust.runs.execute import execute
-    from medtrust.runs.generate import GenerateConfig, GenerateStudy
+def _register_generate() -> None:
+    from medtrust.runs.generate import GenerateStudy
+    o.register_study_verb(app, GenerateStudy, examples=(
+        "medtrust generate --model embedded --dataset demo-qa --limit 8",
+        "medtrust generate -m hf/Qwen/Qwen2.5-0.5B-Instruct -M device=cuda -d medqa --data-path data/medqa -n 4 "
+        "--temperature 1.0",
+        "medtrust generate -m openai-api/local/qwen --dataset pubmedqa --data-path data/pubmedqa",
+        "medtrust generate --resume runs/20260101T000000Z_generate_embedded_ab12cd"),
+        doc="Generate answers for a dataset with any backend (batched, cached, resumable).")
 
-    flags = o.common(model, model_arg, dataset, data_path, split, limit, seed, shuffle, lang, runs_dir, cache,
-                     batch_size)
-    flags.update(n=samples, temperature=temperature, top_p=top_p, max_tokens=max_tokens, logprobs=logprobs,
-                 system=system, instruction=instruction)
-    cfg = o.make_config(GenerateConfig, config, flags) if not resume else None
-    run = execute(GenerateStudy(), cfg, resume=resume, progress=not quiet)
-    echo(f"report: {run.report_path}")
+
+_register_generate()
 
 
 # -------------------------------------------------------------------------------------- demo
@@ -80,11 +63,20 @@ def demo(runs_dir: o.RunsDir = None, limit: o.Limit = None, quiet: o.Quiet = Fal
 # ------------------------------------------------------------------------------------ report
 @app.command(epilog=examples("medtrust report runs/20260101T000000Z_generate_embedded_ab12cd",
                              "medtrust report runs/*"))
-def report(runs: Annotated[list[Path], typer.Argument(help="run folders")]):
+def report(runs: Annotated[list[Path], typer.Argument(help="run folders (studies or training runs)")]):
     """Re-render report.html of run folders from their saved files (no model needed)."""
-    from medtrust.report.html import render_report
+    from medtrust.pipeline import render
     for r in runs:
-        echo(f"report: {render_report(r)}")
+        echo(f"report: {render(r)}")
+
+
+@app.command(epilog=examples("medtrust upgrade runs/20261101T000000Z_safety_embedded_ab12cd"))
+def upgrade(runs: Annotated[list[Path], typer.Argument(help="run folders written by an older medtrust")],
+            runs_dir: o.RunsDir = None):
+    """Convert run folders of an older run schema into new folders of this version (the old ones are kept)."""
+    from medtrust.runs.upgrade import upgrade_run
+    for r in runs:
+        echo(f"upgraded: {upgrade_run(r, runs_dir)}")
 
 
 # ------------------------------------------------------------------------------- information

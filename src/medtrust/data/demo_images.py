@@ -164,4 +164,8 @@ register(DatasetSpec(
                 "benign clinical-sounding questions; objects listed for POPE probing",
     source="built-in (medtrust), generated from the seed",
     splits={s: n * QUESTIONS_PER_IMAGE for s, n in IMAGES_PER_SPLIT.items()}, default_split="test",
-    builtin=make_demo_images, tags=["vision", "vqa", "pope", "benign"]))
+    builtin=make_demo_images, tags=["vision", "vqa", "pope", "benign"],
+    # as the benign side of a safety run: only the questions phrased like clinical requests about a
+    # scan ("the arrow marks a lesion. What shape is the lesion?"), the look-alikes a model may
+    # wrongly refuse as a diagnosis; --benign-kinds all keeps the plain presence / count questions
+    benign_kinds=["benign-clinical"]))

@@ -17,6 +17,8 @@ BuiltinMaker = Callable[[str, int, str], list[Sample]]
 """(split, seed, lang) -> samples; lang is "en", "zh" or "all"."""
 
 DATA_DIR_ENV = "MEDTRUST_DATA_DIR"
+TRAINING_SPLITS = ("train", "dev", "val")
+"""Splits that may give training rows or worked examples, in order of preference."""
 
 
 @dataclass
@@ -29,6 +31,11 @@ class DatasetSpec:
     On the hub, ``hub_config`` names the dataset config and ``hub_splits`` maps our split names
     to the hub's (e.g. medmcqa "dev" -> "validation"); ``hub_row`` may return None to skip a row
     (e.g. to keep only the safe prompts of XSTest for our "safe" split).
+
+    What the studies need to know about a dataset lives here too: ``benign_split`` and
+    ``benign_kinds`` (the split and question kinds the safety study uses when the dataset is the
+    benign side), ``harness_task`` and ``harness_metrics`` (which lm-evaluation-harness task
+    format log-likelihood scoring copies and which metrics the harness reports for it).
     """
 
     name: str
@@ -44,6 +51,20 @@ class DatasetSpec:
     hub_splits: dict[str, str] = field(default_factory=dict)
     builtin: BuiltinMaker | None = None
     tags: list[str] = field(default_factory=list)
+    benign_split: str | None = None
+    benign_kinds: list[str] | None = None
+    harness_task: str | None = None
+    harness_metrics: tuple[str, ...] = ("acc",)
+
+    @property
+    def train_split(self) -> str | None:
+        """The split named "train", if the dataset has one (the hallucination probe trains on it)."""
+        return "train" if "train" in self.splits else None
+
+    def example_split(self, evaluated: str | None = None) -> str | None:
+        """A split other than ``evaluated`` to draw training rows or worked examples from: the
+        first of TRAINING_SPLITS the dataset has (None when it has none)."""
+        return next((s for s in TRAINING_SPLITS if s in self.splits and s != evaluated), None)
 
 
 REGISTRY: dict[str, DatasetSpec] = {}
@@ -170,11 +191,6 @@ def _load_local_hf(folder: str, split: str, hub_split: str):
     if isinstance(d, datasets.DatasetDict):
         return d[split] if split in d else d[hub_split]
     return d
-
-
-def count_rows(name: str, path=None, split: str | None = None) -> int:
-    """Number of rows of a dataset split (reads it)."""
-    return len(load_dataset(name, path=path, split=split))
 
 
 def malformed(where: str | os.PathLike, row: int | str, problem: str) -> DataError:

@@ -3,22 +3,12 @@ containment or SQuAD F1 >= 0.5 for short answers, and an LLM judge (``--judge ll
 
 from __future__ import annotations
 
-import re
-import string
 from collections import Counter
 from typing import Any, Sequence
 
+from medtrust.text import HAN, normalize_answer, parse_yes_no
+
 F1_THRESHOLD = 0.5
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def normalize_answer(text: str) -> str:
-    """The official SQuAD ``normalize_answer``: lower case, punctuation and the articles a/an/the
-    removed, whitespace collapsed."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text, flags=re.UNICODE)
-    return " ".join(text.split())
 
 
 def answer_tokens(text: str) -> list[str]:
@@ -26,7 +16,7 @@ def answer_tokens(text: str) -> list[str]:
     characters each character is a token (punctuation dropped), as the CMRC 2018 evaluation does."""
     tokens = []
     for word in normalize_answer(text).split():
-        if _HAN.search(word):
+        if HAN.search(word):
             tokens += [ch for ch in word if ch.isalnum()]
         else:
             tokens.append(word)
@@ -51,7 +41,7 @@ def contains_answer(prediction: str, gold: str) -> bool:
     p, g = normalize_answer(prediction), normalize_answer(gold)
     if not g:
         return False
-    if _HAN.search(g):
+    if HAN.search(g):
         return g.replace(" ", "") in p.replace(" ", "")
     return f" {g} " in f" {p} "
 
@@ -109,28 +99,37 @@ def judge_prompt(question: str, golds: Sequence[str], answer: str) -> str:
     return JUDGE_PROMPT.format(question=question, expected=expected, answer=answer, which=which)
 
 
-def judge_correct(judge: str, items: Sequence[tuple[str, Sequence[str], str]]) -> list[bool | None]:
-    """An LLM judge (``llm/<model>``) on (question, gold answers, answer) items, one batched call:
+def judge_correct(judge, items: Sequence[tuple[str, Sequence[str], str]]) -> list[bool | None]:
+    """An LLM judge (a backend) on (question, gold answers, answer) items, one batched greedy call:
     yes = right, no = wrong, an unclear reply = wrong (as the reference defaults to no)."""
+    from medtrust.models.base import GenerationRequest
+    requests = [GenerationRequest(messages=[{"role": "user", "content": judge_prompt(q, golds, a)}], n=1,
+                                  temperature=0.0, max_tokens=4) for q, golds, a in items]
+    replies = [outs[0].text for outs in judge.generate(requests)] if requests else []
+    return [parse_yes_no(r) == "yes" for r in replies]
+
+
+def check_judge(spec: str | None) -> str | None:
+    """The judge's model string from ``--judge llm/<model>`` (None for grading by rule), or one clear error."""
     from medtrust.errors import MedtrustError
-    from medtrust.hallucination.entailment import parse_yes_no, resolve_entailment
-    if not judge.startswith("llm/"):
-        raise MedtrustError(f"'{judge}' is not a judge.", "use --judge llm/<model string>, e.g. llm/embedded")
-    asker = resolve_entailment(judge)
-    replies = asker.ask([judge_prompt(q, golds, a) for q, golds, a in items])
-    return [bool(parse_yes_no(r)) for r in replies]
+    if not spec:
+        return None
+    if not spec.startswith("llm/") or len(spec) <= 4:
+        raise MedtrustError(f"'{spec}' is not a judge.", "use --judge llm/<model string>, e.g. llm/embedded")
+    return spec[4:]
 
 
-def grade_records(records: Sequence[dict[str, Any]], judge: str | None = None) -> list[bool | None]:
-    """Correctness of each record's low-temperature answer, by rule or by ``judge`` when given
-    (the judge grades every record that has a gold answer)."""
-    if judge:
-        idx = [i for i, r in enumerate(records) if r.get("gold")]
-        verdicts = judge_correct(judge, [(records[i]["question"], [records[i]["gold"], *records[i].get("aliases", [])],
-                                          records[i]["low_t_answer"]["text"]) for i in idx])
+def grade_records(records: Sequence[Any], judge=None) -> list[bool | None]:
+    """Correctness of each hallucination record's low-temperature answer, by rule or by the
+    ``judge`` backend when given (the judge grades every record that has a gold answer)."""
+    if judge is not None:
+        idx = [i for i, r in enumerate(records) if r.sample.answer_text()]
+        verdicts = judge_correct(judge, [(records[i].sample.question,
+                                          [records[i].sample.answer_text(), *records[i].sample.aliases],
+                                          records[i].extras.low_t_answer.text) for i in idx])
         out: list[bool | None] = [None] * len(records)
         for i, v in zip(idx, verdicts):
             out[i] = v
         return out
-    return [rule_correct(r["answer_type"], r["low_t_answer"]["text"], r.get("answer"),
-                         r.get("aliases", []), r.get("choices"), r.get("metadata")) for r in records]
+    return [rule_correct(r.sample.answer_type, r.extras.low_t_answer.text, r.sample.answer, r.sample.aliases,
+                         r.sample.choices, r.sample.metadata) for r in records]

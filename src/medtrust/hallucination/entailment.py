@@ -10,19 +10,18 @@ exact methods compare the answers alone (a shared question prefix would make eve
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from medtrust.errors import MedtrustError
 from medtrust.hallucination.clustering import CONTRADICTION, ENTAILMENT, NEUTRAL, PairMatrix, unique_texts
+from medtrust.text import normalize_answer, parse_yes_no
 
 EMBEDDING_THRESHOLD = 0.75
 """Default cosine similarity above which two answers share a meaning under ``embedding``
 (all-MiniLM-L6-v2; see docs/hallucination.md for the measurement behind it)."""
-
-FORMS = "nli/<hub id or local folder>, llm/<model string>, embedding[:threshold] or exact"
-
 
 class Entailment:
     """Base: subclasses fill ``_batch(items)``, complete matrices over each (question, texts) item;
@@ -64,7 +63,6 @@ class ExactEntailment(Entailment):
     name = "exact"
 
     def _batch(self, items):
-        from medtrust.hallucination.correctness import normalize_answer
         out_l, out_p = [], []
         for _, texts in items:
             labels, probs = _empty(len(texts))
@@ -205,34 +203,17 @@ EQUIVALENCE_PROMPT = (
     "Do the two answers mean the same thing? Respond only with yes or no.\nResponse:")
 
 
-def parse_yes_no(text: str) -> bool | None:
-    """True for yes, False for no (whole words, whichever comes first in the first 30 characters;
-    also 是/否), None when the reply says neither."""
-    import re
-    head = text.strip().lower()[:30]
-    m = re.search(r"\b(yes|no)\b|是|否|不", head)
-    if not m:
-        return None
-    return m.group(0) in ("yes", "是")
-
-
 class LLMEntailment(Entailment):
     """A yes/no equivalence prompt to any medtrust backend, greedy, one request per unordered
     pair (the answer is symmetric): yes = entailment both ways, no = contradiction both ways,
-    an unclear reply = neutral. All pairs of the batch go in one ``generate`` call."""
+    an unclear reply = neutral. All pairs of the batch go in one ``generate`` call. The backend
+    is opened by the study (``models.open.open_model``) before anything is generated."""
 
-    def __init__(self, model: str, backend=None):
+    def __init__(self, model: str, backend):
         self.name = f"llm/{model}"
         self.model_string = model
-        self._backend = backend
+        self.backend = backend
         self.cache: dict[tuple[str, str, str], str] = {}
-
-    @property
-    def backend(self):
-        if self._backend is None:
-            from medtrust.models.registry import resolve
-            self._backend = resolve(self.model_string)
-        return self._backend
 
     def ask(self, prompts: Sequence[str], max_tokens: int = 4) -> list[str]:
         from medtrust.models.base import GenerationRequest
@@ -253,36 +234,70 @@ class LLMEntailment(Entailment):
             for i in range(len(texts)):
                 for j in range(i + 1, len(texts)):
                     verdict = parse_yes_no(self.cache[(q, *sorted((texts[i], texts[j])))])
-                    lab = NEUTRAL if verdict is None else (ENTAILMENT if verdict else CONTRADICTION)
+                    lab = NEUTRAL if verdict is None else (ENTAILMENT if verdict == "yes" else CONTRADICTION)
                     labels[i, j] = labels[j, i] = lab
-                    probs[i, j] = probs[j, i] = 0.5 if verdict is None else float(verdict)
+                    probs[i, j] = probs[j, i] = 0.5 if verdict is None else float(verdict == "yes")
             out_l.append(labels)
             out_p.append(probs)
         return out_l, out_p
 
 
-# ---------------------------------------------------------------------------------------- resolve
-_CACHE: dict[str, Entailment] = {}
+# ----------------------------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class EntailmentMethod:
+    """One way of deciding entailment: ``form`` as users write it, whether it needs a model
+    string after the prefix, and a summary for ``--help``."""
+
+    prefix: str
+    form: str
+    summary: str
+    takes_model: bool = False
 
 
-def resolve_entailment(spec: str, **kwargs) -> Entailment:
-    """The entailment method a string names (loaded once per process and reused)."""
+METHODS: dict[str, EntailmentMethod] = {m.prefix: m for m in [
+    EntailmentMethod("embedding", "embedding[:threshold]", "cosine similarity of all-MiniLM-L6-v2 embeddings "
+                     f"(default, threshold {EMBEDDING_THRESHOLD})"),
+    EntailmentMethod("exact", "exact", "SQuAD-normalised texts are equal"),
+    EntailmentMethod("nli", "nli/<hub id or local folder>", "an MNLI-style classifier (e.g. deberta-large-mnli)",
+                     takes_model=True),
+    EntailmentMethod("llm", "llm/<model string>", "a yes/no equivalence prompt to any model", takes_model=True),
+]}
+FORMS = ", ".join(m.form for m in METHODS.values())
+
+
+def parse_entailment(spec: str) -> tuple[EntailmentMethod, str]:
+    """(method, what follows its prefix) of an ``--entailment`` value, or one clear error."""
     spec = (spec or "").strip()
-    if spec in _CACHE:
-        return _CACHE[spec]
-    if spec == "exact":
-        method: Entailment = ExactEntailment()
-    elif spec == "embedding" or spec.startswith("embedding:"):
-        _, _, thr = spec.partition(":")
+    prefix, sep, rest = spec.partition("/") if "/" in spec else spec.partition(":")
+    method = METHODS.get(prefix)
+    if method is None or (method.takes_model and not rest) or (method.takes_model and sep != "/") \
+            or (prefix == "exact" and sep) or (prefix == "embedding" and sep == "/"):
+        raise MedtrustError(f"'{spec}' is not an entailment method.", f"use one of: {FORMS}")
+    return method, rest
+
+
+_LOADED: dict[str, Entailment] = {}
+
+
+def resolve_entailment(spec: str, backend=None, nli_args: dict | None = None) -> Entailment:
+    """The entailment method a string names, loaded once per process (the LLM method is given its
+    ``backend``, opened by the study through ``open_model``)."""
+    method, rest = parse_entailment(spec)
+    spec = spec.strip()
+    if method.prefix == "llm":
+        if backend is None:
+            raise ValueError("llm entailment needs the backend of its model")
+        return LLMEntailment(rest, backend)
+    if spec in _LOADED:
+        return _LOADED[spec]
+    if method.prefix == "exact":
+        loaded: Entailment = ExactEntailment()
+    elif method.prefix == "embedding":
         try:
-            method = EmbeddingEntailment(float(thr) if thr else EMBEDDING_THRESHOLD)
+            loaded = EmbeddingEntailment(float(rest) if rest else EMBEDDING_THRESHOLD)
         except ValueError:
             raise MedtrustError(f"'{spec}' has no number after 'embedding:'.", "write e.g. embedding:0.9") from None
-    elif spec.startswith("nli/") and len(spec) > 4:
-        method = NLIEntailment(spec[4:], **kwargs)
-    elif spec.startswith("llm/") and len(spec) > 4:
-        method = LLMEntailment(spec[4:], **kwargs)
     else:
-        raise MedtrustError(f"'{spec}' is not an entailment method.", f"use one of: {FORMS}")
-    _CACHE[spec] = method
-    return method
+        loaded = NLIEntailment(rest, **(nli_args or {}))
+    _LOADED[spec] = loaded
+    return loaded

@@ -8,8 +8,9 @@ docstring names the function it matches. docs/hallucination.md has the table wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.special import logsumexp
@@ -159,7 +160,98 @@ def semantic_entropy_uqlm(clusters: Sequence[Sequence[int]], mean_logliks: Seque
     return float(abs(np.sum([x * np.log(x) for x in p if x > 0])))
 
 
-ESTIMATORS = ("semantic_entropy", "discrete_semantic_entropy", "naive_entropy", "max_sequence_prob",
-              "perplexity", "lexical_similarity", "num_clusters", "eigenvalue", "p_true",
-              "verbalized_confidence", "sep", "semantic_entropy_lmpolygraph", "semantic_entropy_uqlm")
+# ----------------------------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """One estimator: its name, the function of a question's saved answers that computes it, and
+    what it needs beyond the N sampled answers and their log-probs:
+
+    - ``"full_matrix"``: every ordered entailment pair (not only those clustering needs);
+    - ``"p_true"`` / ``"confidence"``: an extra model call while sampling (the P(True) question,
+      the verbalised-confidence question);
+    - ``"hidden_states"``: the low-temperature answer's hidden states, for the probe trained
+      over the whole run (its ``compute`` is None: ``probes.fit_and_score`` writes it).
+    """
+
+    name: str
+    compute: Callable[["Answers"], float | None] | None
+    summary: str
+    needs: frozenset[str] = frozenset()
+
+
+@dataclass
+class Answers:
+    """What the estimators read from one record: the sampled texts and mean / summed token
+    log-likelihoods, the cluster ids, the low-temperature answer, the entailment matrix, and the
+    P(True) log-prob and stated confidence."""
+
+    texts: list[str]
+    token_logprobs: list[list[float] | None]
+    cluster_ids: list[int]
+    low_text: str
+    low_logprobs: list[float] | None
+    matrix: Any
+    p_true_logprob: float | None = None
+    confidence: float | None = None
+
+    @property
+    def mean_ll(self) -> list[float]:
+        return [mean_loglik(lp) for lp in self.token_logprobs]
+
+
+def _uqlm(a: Answers) -> float:
+    from medtrust.hallucination.clustering import uqlm_clusters
+    return semantic_entropy_uqlm(uqlm_clusters([a.low_text, *a.texts], a.matrix),
+                                 [mean_loglik(a.low_logprobs), *a.mean_ll])
+
+
+def _eigenvalue(a: Answers) -> float:
+    from medtrust.hallucination.clustering import similarity_matrix
+    return eigenvalue(similarity_matrix(a.texts, a.matrix))
+
+
+def _lmpolygraph(a: Answers) -> float:
+    from medtrust.hallucination.clustering import lmpolygraph_ids
+    return semantic_entropy_lmpolygraph(lmpolygraph_ids(a.texts, a.matrix), [sum_loglik(lp) for lp in a.token_logprobs])
+
+
+REGISTRY: dict[str, EstimatorSpec] = {e.name: e for e in [
+    EstimatorSpec("semantic_entropy", lambda a: semantic_entropy(a.cluster_ids, a.mean_ll),
+                  "entropy over meaning clusters, likelihood-weighted (Farquhar et al. 2024)"),
+    EstimatorSpec("discrete_semantic_entropy", lambda a: discrete_semantic_entropy(a.cluster_ids),
+                  "entropy of the cluster counts"),
+    EstimatorSpec("naive_entropy", lambda a: naive_entropy(a.mean_ll), "mean negative log-likelihood of the samples"),
+    EstimatorSpec("max_sequence_prob", lambda a: max_sequence_prob(a.low_logprobs),
+                  "-log p of the low-temperature answer"),
+    EstimatorSpec("perplexity", lambda a: perplexity(a.low_logprobs), "log-perplexity of the low-temperature answer"),
+    EstimatorSpec("lexical_similarity", lambda a: lexical_similarity(a.texts), "negative mean pairwise ROUGE-L"),
+    EstimatorSpec("num_clusters", lambda a: num_clusters(a.cluster_ids), "number of meaning clusters"),
+    EstimatorSpec("eigenvalue", _eigenvalue, "sum of graph-Laplacian eigenvalues (Lin et al. 2023)",
+                  frozenset({"full_matrix"})),
+    EstimatorSpec("p_true", lambda a: p_true(a.p_true_logprob), "1 - P(True) of the answer (Kadavath et al. 2022)",
+                  frozenset({"p_true"})),
+    EstimatorSpec("verbalized_confidence", lambda a: verbalized_confidence(a.confidence),
+                  "1 - the model's stated confidence / 100", frozenset({"confidence"})),
+    EstimatorSpec("sep", None, "semantic entropy probe on hidden states (Kossen et al. 2024)",
+                  frozenset({"hidden_states"})),
+    EstimatorSpec("semantic_entropy_lmpolygraph", _lmpolygraph, "LM-Polygraph 0.7.0's SemanticEntropy"),
+    EstimatorSpec("semantic_entropy_uqlm", _uqlm, "uqlm's semantic entropy", frozenset({"full_matrix"})),
+]}
+
+ESTIMATORS = tuple(REGISTRY)
 """Every estimator name, in report order."""
+
+
+def estimators_needing(need: str, names: Sequence[str] | None = None) -> set[str]:
+    """The estimators (of ``names``, default all) that need ``need``."""
+    return {n for n in (names if names is not None else ESTIMATORS) if need in REGISTRY[n].needs}
+
+
+def check_estimators(names: Sequence[str] | None) -> list[str]:
+    """The estimators asked for (all by default), or one clear error naming the unknown ones."""
+    from medtrust.errors import MedtrustError
+    wanted = list(names) if names else list(ESTIMATORS)
+    unknown = [n for n in wanted if n not in REGISTRY]
+    if unknown:
+        raise MedtrustError(f"Unknown estimator(s): {', '.join(unknown)}.", f"use any of: {', '.join(ESTIMATORS)}")
+    return wanted

@@ -28,6 +28,7 @@ import numpy as np
 from medtrust.data.schema import Sample
 from medtrust.errors import MedtrustError
 from medtrust.stats import bootstrap_ci, metric
+from medtrust.text import parse_yes_no
 
 SPLITS = ("random", "popular", "adversarial")
 TEMPLATES = {"en": "Is there {article} {object} in the image?", "zh": "图中有{object}吗？"}
@@ -132,33 +133,12 @@ def probe_sample(p: Probe, lang: str = "en") -> Sample:
 
 
 # ------------------------------------------------------------------------------------- answers
-_NO_START = re.compile(r"^(no|nope|not|never|none|negative|false|there (is|are) no|there (isn't|aren't)|"
-                       r"i (do not|don't|cannot|can't) see|i (can )?see no)\b")
-_YES_START = re.compile(r"^(yes|yeah|yep|yup|true|correct|affirmative|there (is|are)|i (can )?see)\b")
-_NO_ANYWHERE = re.compile(r"\b(no|not|isn't|aren't|doesn't|don't|cannot|can't|absent|without)\b")
-_YES_ANYWHERE = re.compile(r"\b(yes|there is an?|there are|present|visible|contains?)\b")
+UNPARSED = "unparsed"
 
 
-def parse_yes_no(text: str) -> str:
-    """"yes", "no" or "unparsed": a yes/no word (or "there is (no) ...", "I don't see") at the start
-    decides; otherwise a negation in the first sentence means no (as POPE's own evaluation reads
-    "no"/"not"), then an affirmation ("there is a", "present", "visible") means yes; else unparsed.
-    是/有/对 and 否/不/没有/无 at the start in Chinese."""
-    t = text.strip().lower().lstrip(" \"'*([-:>").replace("’", "'")
-    if not t:
-        return "unparsed"
-    if t.startswith(("否", "不", "没", "无")):
-        return "no"
-    if t.startswith(("是", "有", "对")):
-        return "yes"
-    if _NO_START.match(t):
-        return "no"
-    if _YES_START.match(t):
-        return "yes"
-    first = re.split(r"[.!?\n。]", t, maxsplit=1)[0]
-    if _NO_ANYWHERE.search(first):
-        return "no"
-    return "yes" if _YES_ANYWHERE.search(first) else "unparsed"
+def read_answer(text: str) -> str:
+    """"yes", "no" or "unparsed": the answer read leniently (``medtrust.text.parse_yes_no``)."""
+    return parse_yes_no(text, lenient=True) or UNPARSED
 
 
 # ------------------------------------------------------------------------------------- metrics
@@ -199,6 +179,6 @@ def pope_metrics(labels: Sequence[str], parsed: Sequence[str], seed: int = 0) ->
         value = _prf(y_true, y_pred, name)
         ci = bootstrap_ci([y_true, y_pred], lambda t, p, w=name: _prf(t, p, w), seed=seed)
         out[name] = metric(value, ci, n=n, note=NOTES.get(name) if np.isnan(value) else None)
-    unparsed = [float(p == "unparsed") for p in parsed]
+    unparsed = [float(p == UNPARSED) for p in parsed]
     out["unparsed"] = metric(float(np.mean(unparsed)) if n else None, n=n)
     return out

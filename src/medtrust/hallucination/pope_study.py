@@ -7,7 +7,7 @@ import html
 from collections import Counter
 from typing import Any, Sequence
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from medtrust.config import RunConfig
 from medtrust.data.registry import load_dataset
@@ -19,15 +19,14 @@ from medtrust.hallucination.pope import (
     SPLITS,
     annotated_images,
     build_probes,
-    parse_yes_no,
     pope_metrics,
     probe_sample,
+    read_answer,
 )
-from medtrust.models.base import Backend, Capability, GenerationRequest
-from medtrust.runs.execute import Study
-from medtrust.runs.folder import RunFolder
-from medtrust.runs.generate import prompt_hash
+from medtrust.models.base import Backend, Capability, GenerationRequest, prompt_hash
+from medtrust.runs.records import Output, SampleRecord
 from medtrust.stats import metric
+from medtrust.studies import Context, Study, Unit
 
 POPE_STUDY = "hallucination-pope"
 
@@ -35,13 +34,25 @@ POPE_STUDY = "hallucination-pope"
 class PopeConfig(RunConfig):
     study: str = POPE_STUDY
     per_image: int = Field(default=PER_IMAGE, ge=1, description="positives (and negatives per split) per image")
-    splits: list[str] = Field(default_factory=lambda: list(SPLITS))
-    max_tokens: int = Field(default=16, ge=1)
+    splits: list[str] = Field(default_factory=lambda: list(SPLITS), description="comma-separated: random, "
+                              "popular, adversarial")
+    max_tokens: int = Field(default=16, ge=1, description="new tokens per answer")
+
+    @field_validator("splits", mode="before")
+    @classmethod
+    def _splits(cls, value):
+        names = [x.strip() for x in value.split(",") if x.strip()] if isinstance(value, str) else list(value)
+        unknown = [x for x in names if x not in SPLITS]
+        if unknown:
+            raise ValueError(f"unknown POPE split(s) {', '.join(unknown)}; use any of {', '.join(SPLITS)}")
+        return names
 
 
 class PopeStudy(Study):
     """Yes/no probes about objects in and not in each image; ``--limit`` counts images, while the
-    vocabulary and the popular / adversarial statistics come from the whole split."""
+    vocabulary and the popular / adversarial statistics come from the whole split. The probe
+    (image, object, split, label) is the record's sample (its metadata); ``scores`` hold the
+    parsed answer and whether it is right."""
 
     name = POPE_STUDY
     title = "Object hallucination (POPE)"
@@ -51,9 +62,6 @@ class PopeStudy(Study):
         return {Capability.IMAGES}
 
     def load_samples(self, config: PopeConfig) -> list[Sample]:
-        unknown = [s for s in config.splits if s not in SPLITS]
-        if unknown:
-            raise MedtrustError(f"Unknown POPE split(s): {', '.join(unknown)}.", f"use any of: {', '.join(SPLITS)}")
         rows = load_dataset(config.dataset, path=config.data_path, split=config.split, seed=config.seed,
                             shuffle=config.shuffle, lang=config.lang)
         images = annotated_images(rows)
@@ -69,52 +77,55 @@ class PopeStudy(Study):
                                 "vocabulary.", "use a dataset with a larger object vocabulary")
         return [probe_sample(p, "zh" if config.lang == "zh" else "en") for p in probes]
 
-    def process(self, backend: Backend, samples: Sequence[Sample], config: PopeConfig,
-                run: RunFolder) -> list[dict[str, Any]]:
+    def generate(self, backend: Backend, batch: Sequence[Unit], ctx: Context) -> list[SampleRecord]:
         from medtrust.prompts import user_message
-        messages = [[user_message(s.question, s.images)] for s in samples]
+        config: PopeConfig = ctx.config
+        messages = [[user_message(u.sample.question, u.sample.images)] for u in batch]
         distinct: dict[str, list] = {}  # a positive probe is the same question in every split: asked once
         for m in messages:
             distinct.setdefault(prompt_hash(m), m)
         outputs = backend.generate([GenerationRequest(messages=m, n=1, temperature=0.0, max_tokens=config.max_tokens,
                                                       seed=config.seed) for m in distinct.values()])
-        replies = {h: outs[0].text for h, outs in zip(distinct, outputs)}
-        records = []
-        for s, m in zip(samples, messages):
-            h = prompt_hash(m)
-            response = replies[h]
-            parsed = parse_yes_no(response)
-            records.append({"id": s.id, "image": s.images[0], "images": list(s.images),
-                            "image_id": s.metadata["image_id"], "object": s.metadata["object"],
-                            "split": s.metadata["split"], "label": s.answer, "question": s.question,
-                            "prompt_hash": h, "response": response, "parsed": parsed,
-                            "correct": (parsed == "yes") == (s.answer == "yes")})
+        replies = {h: outs[0] for h, outs in zip(distinct, outputs)}
+        return [self.record(u, prompt=m, prompt_hash=prompt_hash(m), outputs=[Output.of(replies[prompt_hash(m)])])
+                for u, m in zip(batch, messages)]
+
+    def score(self, records: list[SampleRecord], ctx: Context) -> list[SampleRecord]:
+        """The answer read as yes / no / unparsed, and whether it is right (no model needed)."""
+        for r in records:
+            parsed = read_answer(r.outputs[0].text if r.outputs else "")
+            r.scores = {"parsed": parsed, "correct": (parsed == "yes") == (r.sample.answer == "yes")}
         return records
 
-    def summarize(self, records: list[dict], config: PopeConfig) -> dict[str, Any]:
+    def summarize(self, records: list[SampleRecord], ctx: Context) -> dict[str, Any]:
         out: dict[str, Any] = {"probes": metric(len(records)),
-                               "images": metric(len({r["image"] for r in records}))}
-        for split in [s for s in SPLITS if any(r["split"] == s for r in records)]:
-            rows = [r for r in records if r["split"] == split]
-            out[split] = pope_metrics([r["label"] for r in rows], [r["parsed"] for r in rows], seed=config.seed)
+                               "images": metric(len({r.sample.images[0] for r in records}))}
+        for split in [s for s in SPLITS if any(split_of(r) == s for r in records)]:
+            rows = [r for r in records if split_of(r) == split]
+            out[split] = pope_metrics([r.sample.answer for r in rows], [r.scores["parsed"] for r in rows],
+                                      seed=ctx.config.seed)
         return out
 
-    def rescore_record(self, record: dict[str, Any], config: PopeConfig, run: RunFolder) -> dict[str, Any]:
-        """Parse the saved response again (no model needed)."""
-        parsed = parse_yes_no(record["response"])
-        return {**record, "parsed": parsed, "correct": (parsed == "yes") == (record["label"] == "yes")}
-
-    def report_sections(self, run: RunFolder, records: list[dict], results: dict) -> list:
+    def report_sections(self, run, records: list[SampleRecord], results: dict) -> list:
         return pope_sections(records, results)
 
-    def browse_row(self, record: dict) -> dict[str, Any]:
-        return {"id": record["id"], "split": record["split"], "object": record["object"], "label": record["label"],
-                "parsed": record["parsed"], "response": record["response"][:120]}
+    def browse_row(self, record: SampleRecord) -> dict[str, Any]:
+        m = record.sample.metadata
+        return {"id": record.id, "split": m["split"], "object": m["object"], "label": record.sample.answer,
+                "parsed": record.scores.get("parsed"), "response": response(record)[:120]}
+
+
+def split_of(record: SampleRecord) -> str:
+    return record.sample.metadata["split"]
+
+
+def response(record: SampleRecord) -> str:
+    return record.outputs[0].text if record.outputs else ""
 
 
 def pope_sections(records: list[dict], results: dict) -> list:
     """The splits x metrics table (90% intervals) and the most common responses per split."""
-    from medtrust.report.html import Section, fmt_interval, table_html
+    from medtrust.report.format import Section, fmt_interval, table_html
     metrics = results.get("metrics", {})
     splits = [s for s in SPLITS if s in metrics]
     rows = [[s, *[fmt_interval(metrics[s].get(m)) for m in METRICS], fmt_interval(metrics[s].get("unparsed")),
@@ -124,7 +135,7 @@ def pope_sections(records: list[dict], results: dict) -> list:
             "Each split holds the same positive probes and its own negatives.</p>")
     common = []
     for s in splits:
-        top = Counter(r["response"].strip()[:80] for r in records if r["split"] == s).most_common(5)
+        top = Counter(response(r).strip()[:80] for r in records if split_of(r) == s).most_common(5)
         items = "".join(f"<li>{html.escape(t)!s} ({c})</li>" for t, c in top)
         common.append(f"<p><b>{s}</b></p><ul>{items}</ul>")
     return [Section("POPE: splits x metrics (90% bootstrap intervals)", note + table),

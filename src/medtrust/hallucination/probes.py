@@ -53,35 +53,35 @@ def features(arrays: dict[str, np.ndarray], position: str, layers: Sequence[int]
     return np.concatenate([h[i] for i in layers]).astype(np.float64)
 
 
-def fit_and_score(records: list[dict[str, Any]], run: RunFolder, position: str = "slt",
+def fit_and_score(records: list, run: RunFolder, position: str = "slt",
                   layers: str = "mid", seed: int = 0) -> dict[str, Any]:
-    """Train the probe on the records with role "train" and write ``scores["sep"]`` (probability
-    of high semantic entropy) into every record that has hidden states. Returns a description of
-    the probe (threshold, rows, layers) or a note saying why none was trained."""
+    """Train the probe on the hallucination records with role "train" and write ``scores["sep"]``
+    (probability of high semantic entropy) into every record that has hidden states. Returns a
+    description of the probe (threshold, rows, layers) or a note saying why none was trained."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    with_hidden = [r for r in records if r.get("hidden") and r.get("scores", {}).get("semantic_entropy") is not None]
-    train = [r for r in with_hidden if r.get("role") == "train"]
+    with_hidden = [r for r in records if r.extras.hidden and r.scores.get("semantic_entropy") is not None]
+    train = [r for r in with_hidden if r.extras.role == "train"]
     if not with_hidden:
         return {"note": "no hidden states saved: the backend cannot return them, or sep was not asked for"}
     if len(train) < 4:
         return {"note": f"only {len(train)} training rows with hidden states: the probe needs at least 4"}
-    cache = {r["id"]: run.load_arrays(r["hidden"]) for r in with_hidden}
+    cache = {r.id: run.load_arrays(r.extras.hidden) for r in with_hidden}
     num_rows = next(iter(cache.values()))[position].shape[0]
     rows = layer_range(num_rows, layers)
-    se = np.array([r["scores"]["semantic_entropy"] for r in train])
+    se = np.array([r.scores["semantic_entropy"] for r in train])
     threshold = best_split(se)
     y = (se > threshold).astype(int)
     if y.min() == y.max():
         return {"note": "every training row has the same semantic entropy: nothing for the probe to learn",
                 "train_rows": len(train)}
-    X = np.stack([features(cache[r["id"]], position, rows) for r in train])
+    X = np.stack([features(cache[r.id], position, rows) for r in train])
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     probe.fit(X, y)
-    X_all = np.stack([features(cache[r["id"]], position, rows) for r in with_hidden])
+    X_all = np.stack([features(cache[r.id], position, rows) for r in with_hidden])
     for r, p in zip(with_hidden, probe.predict_proba(X_all)[:, 1]):
-        r.setdefault("scores", {})["sep"] = float(p)
+        r.scores["sep"] = float(p)
     return {"threshold": threshold, "train_rows": len(train), "high_share": float(y.mean()),
             "position": position, "layers": [rows[0], rows[-1]], "train_accuracy": float(probe.score(X, y))}

@@ -55,15 +55,17 @@ def stop_strings(style: str) -> tuple[str, ...]:
     return ("\n",) if style == "brief" else ("\n\n",)
 
 
-def _answer(c: Completion) -> dict[str, Any]:
-    return {"text": c.text.strip(), "token_logprobs": c.token_logprobs, "finish_reason": c.finish_reason,
-            "num_tokens": len(c.token_ids)}
+def answer_text(c: Completion) -> Completion:
+    """The completion with its text stripped (an answer as it is clustered and graded)."""
+    from dataclasses import replace
+    return replace(c, text=c.text.strip())
 
 
 def sample_batch(backend: Backend, samples: Sequence[Sample], plan: SamplingPlan,
                  examples: Sequence[Sample] = ()) -> list[dict[str, Any]]:
-    """Sample answers for ``samples``; one partial record per sample (answers, low-T answer, hidden
-    states under "_hidden", P(True) log-prob, confidence reply)."""
+    """Sample answers for ``samples``; per sample a dict with "messages", "low_t_answer" and
+    "answers" (stripped Completions), "hidden" (arrays of the low-T answer, when asked), and the
+    P(True) log-prob and confidence reply (see ``_self_assessment``)."""
     messages = [P.answer_messages(s, plan.style, plan.lang, examples, plan.max_context_chars) for s in samples]
     stop = stop_strings(plan.style)
     requests = []
@@ -77,9 +79,9 @@ def sample_batch(backend: Backend, samples: Sequence[Sample], plan: SamplingPlan
     records = []
     for i, m in enumerate(messages):
         low, high = outputs[2 * i][0], outputs[2 * i + 1]
-        rec = {"messages": m, "low_t_answer": _answer(low), "answers": [_answer(c) for c in high]}
+        rec = {"messages": m, "low_t_answer": answer_text(low), "answers": [answer_text(c) for c in high]}
         if low.hidden is not None:
-            rec["_hidden"] = {k: np.asarray(v, dtype=np.float32) for k, v in low.hidden.items()}
+            rec["hidden"] = {k: np.asarray(v, dtype=np.float32) for k, v in low.hidden.items()}
         records.append(rec)
     _self_assessment(backend, samples, records, plan)
     return records
@@ -91,7 +93,7 @@ def _self_assessment(backend: Backend, samples: Sequence[Sample], records: list[
     gen_requests: list[tuple[str, int, GenerationRequest]] = []
     loglik = Capability.CHOICE_LOGLIK in backend.capabilities
     if plan.p_true:
-        prompts = [P.p_true_prompt(s.question, [a["text"] for a in r["answers"]], r["low_t_answer"]["text"])
+        prompts = [P.p_true_prompt(s.question, [a.text for a in r["answers"]], r["low_t_answer"].text)
                    for s, r in zip(samples, records)]
         if loglik:
             results = backend.loglik([LoglikRequest(context=p, continuations=(" A",)) for p in prompts])
@@ -105,7 +107,7 @@ def _self_assessment(backend: Backend, samples: Sequence[Sample], records: list[
     if plan.verbalized:
         for i, (s, r) in enumerate(zip(samples, records)):
             gen_requests.append(("confidence", i, GenerationRequest(
-                messages=P.confidence_messages(s.question, r["low_t_answer"]["text"], lgs[i]), n=1,
+                messages=P.confidence_messages(s.question, r["low_t_answer"].text, lgs[i]), n=1,
                 temperature=0.0, max_tokens=8)))
     if not gen_requests:
         return

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
+import os
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -39,6 +43,15 @@ class GenerationRequest:
     seed: int | None = None
     logprobs: bool = False
     hidden_states: bool = False
+    indices: tuple[int, ...] | None = None  # which samples of the request these n are (default 0..n-1)
+
+    def sample_indices(self) -> tuple[int, ...]:
+        """The sample index of each of the n completions (what a sample's random draws depend on)."""
+        if self.indices is None:
+            return tuple(range(self.n))
+        if len(self.indices) != self.n:
+            raise ValueError(f"indices {self.indices} do not match n={self.n}")
+        return tuple(self.indices)
 
     def sampling_key(self) -> tuple:
         """The sampling settings; requests with equal keys can share one batched call."""
@@ -48,10 +61,53 @@ class GenerationRequest:
     def sampling_config(self) -> dict[str, Any]:
         """Everything but the messages and n, as a plain dict (for caching and logs)."""
         d = asdict(self)
-        d.pop("messages")
-        d.pop("n")
+        for key in ("messages", "n", "indices"):
+            d.pop(key)
         d["stop"] = list(self.stop or [])
         return d
+
+
+def _image_token(part: dict) -> dict:
+    img = part.get("image")
+    if isinstance(img, (str, Path)) and Path(img).exists():
+        return {"type": "image", "sha256": hashlib.sha256(Path(img).read_bytes()).hexdigest()}
+    if hasattr(img, "tobytes"):
+        return {"type": "image", "sha256": hashlib.sha256(img.tobytes()).hexdigest(), "size": list(img.size)}
+    return {"type": "image", "ref": str(img)}
+
+
+def canonical_messages(messages: Sequence[Message]) -> list[dict]:
+    """Messages with images replaced by the hash of their bytes (stable, JSON-safe)."""
+    out = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list):
+            content = [_image_token(p) if p.get("type") == "image" else p for p in content]
+        out.append({"role": m["role"], "content": content})
+    return out
+
+
+def prompt_hash(messages: Sequence[Message]) -> str:
+    """A short hash of what a prompt says (images by their bytes), as stored in every record."""
+    text = json.dumps(canonical_messages(messages), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def row_seed(request: GenerationRequest, index: int) -> int:
+    """The seed of sample ``index`` of ``request``: a hash of the request's seed, its prompt and its
+    sampling settings, so a sample's random draws never depend on the other rows of a batch, on
+    ``--limit`` or on what the cache holds. A request without a seed gets a fresh random one."""
+    if request.seed is None:
+        return int.from_bytes(os.urandom(8), "little") >> 1
+    payload = {"seed": request.seed, "prompt": canonical_messages(request.messages),
+               "sampling": request.sampling_config(), "index": int(index)}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def server_seed(request: GenerationRequest, index: int) -> int:
+    """:func:`row_seed` folded into 31 bits, the range every OpenAI-compatible server accepts."""
+    return row_seed(request, index) % (2 ** 31)
 
 
 @dataclass
@@ -118,11 +174,23 @@ ProgressFn = Callable[[int], None]
 
 
 class Backend(abc.ABC):
-    """A model that turns requests into completions."""
+    """A model that turns requests into completions.
+
+    Each backend class declares once what it can do: ``CAPABILITIES`` (what every instance has)
+    or, where backend arguments decide, ``capabilities_for(args)``; ``capabilities`` of an
+    instance comes from that declaration.
+    """
 
     #: the model string it was resolved from, e.g. "hf/Qwen/Qwen2.5-0.5B-Instruct"
     name: str = ""
+    CAPABILITIES: ClassVar[frozenset[Capability]] = frozenset()
     capabilities: frozenset[Capability] = frozenset()
+
+    @classmethod
+    def capabilities_for(cls, args: dict[str, Any]) -> frozenset[Capability]:
+        """The capabilities an instance built with backend arguments ``args`` may have (checked
+        before loading; where only the loaded model can tell, an upper bound)."""
+        return cls.CAPABILITIES
 
     @abc.abstractmethod
     def generate(self, requests: Sequence[GenerationRequest],

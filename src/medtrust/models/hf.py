@@ -64,6 +64,8 @@ class HFBackend(Backend):
     ``add_bos_token`` (log-likelihood scoring, as lm-evaluation-harness).
     """
 
+    CAPABILITIES = frozenset({Capability.LOGPROBS, Capability.HIDDEN_STATES, Capability.CHOICE_LOGLIK,
+                              Capability.TRAINABLE})
     #: rows per generate call when -M batch_size is not given (cuda, other devices)
     default_batch = (256, 64)
 
@@ -76,6 +78,7 @@ class HFBackend(Backend):
         self.device = pick_device(device)
         self.revision = revision
         self.add_bos_token = add_bos_token
+        self.capabilities = self.CAPABILITIES
         self.load(model, pick_dtype(dtype, self.device), revision, trust_remote_code, attn_implementation)
         self.batch_size = int(batch_size or self.default_batch[0 if self.device.startswith("cuda") else 1])
         if self.batch_size < 1:
@@ -84,11 +87,9 @@ class HFBackend(Backend):
                                                 or 2048, 32768))
 
     def load(self, model: str, dtype, revision, trust_remote_code, attn_implementation) -> None:
-        """Load ``self.tokenizer`` and ``self.model`` and set ``self.capabilities``."""
+        """Load ``self.tokenizer`` and ``self.model``."""
         self.tokenizer, self.model = _load(model, self.device, dtype, revision, trust_remote_code,
                                            attn_implementation)
-        self.capabilities = frozenset({Capability.LOGPROBS, Capability.HIDDEN_STATES,
-                                       Capability.CHOICE_LOGLIK, Capability.TRAINABLE})
 
     # ----------------------------------------------------------------------------- prompts
     def render(self, messages: Sequence[dict]) -> str:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from medtrust.models.base import Completion, GenerationRequest
-from medtrust.models.hf_processors import InverseCDFSampler, LogprobRecorder
+from medtrust.models.base import Completion, GenerationRequest, row_seed
+from medtrust.models.hf_processors import InverseCDFSampler, LogprobRecorder, row_uniforms
 
 if TYPE_CHECKING:  # pragma: no cover
     from medtrust.models.hf import HFBackend
@@ -20,14 +20,15 @@ if TYPE_CHECKING:  # pragma: no cover
 class GenerationChunk:
     """Rows for one ``generate`` call: every row is one sample of one request.
 
-    ``slots[i]`` is (request index, sample index) of row i; all rows share one sampling setting.
-    ``requests_finished`` counts the requests whose last sample is in this chunk.
+    ``slots[i]`` is (request index, position among its n samples) of row i and ``seeds[i]`` the
+    row's own seed (``row_seed``); all rows share one sampling setting. ``requests_finished``
+    counts the requests whose last sample is in this chunk.
     """
 
     request: GenerationRequest  # the sampling settings (messages are not used)
     slots: list[tuple[int, int]] = field(default_factory=list)
     prompts: list[list[int]] = field(default_factory=list)
-    seed: int | None = None
+    seeds: list[int] = field(default_factory=list)
     requests_finished: int = 0
 
 
@@ -48,16 +49,19 @@ def plan_chunks(requests: Sequence[GenerationRequest], prompts: Sequence[list[in
         current: GenerationChunk | None = None
         for i in indices:
             req = requests[i]
+            indices = req.sample_indices()
             start = 0
             while start < req.n:
                 room = batch_size - len(current.slots) if current else 0
                 if current is None or room <= 0 or (room < req.n - start and req.n - start <= batch_size):
-                    current = GenerationChunk(request=req, seed=req.seed)
+                    current = GenerationChunk(request=req)
                     chunks.append(current)
                     room = batch_size
                 take = min(room, req.n - start)
                 current.slots.extend((i, k) for k in range(start, start + take))
                 current.prompts.extend([list(prompts[i])] * take)
+                if req.temperature > 0:
+                    current.seeds.extend(row_seed(req, indices[k]) for k in range(start, start + take))
                 start += take
             current.requests_finished += 1
     return chunks
@@ -77,7 +81,7 @@ def run_chunk(backend: "HFBackend", chunk: GenerationChunk) -> list[Completion]:
     input_ids, attention = input_ids.to(model.device), attention.to(model.device)
     extra = shared_prefix_cache(model, input_ids, attention, chunk.slots) if width > 1 else {}
     return generate_rows(backend, chunk.request, {"input_ids": input_ids, "attention_mask": attention},
-                         chunk.seed, extra)
+                         chunk.seeds, extra)
 
 
 SEGMENT_TOKENS = (8, 64)
@@ -95,10 +99,12 @@ def segment_length(req: GenerationRequest, inputs: dict, num_return_sequences: i
     return max(least, min(most, req.max_tokens // 4))
 
 
-def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, seed: int | None,
+def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, seeds: Sequence[int],
                   extra: dict | None = None, num_return_sequences: int = 1) -> list[Completion]:
     """``model.generate`` on prepared (left-padded) inputs; one Completion per output row.
 
+    Sampled tokens are drawn by ``InverseCDFSampler`` from each output row's own stream
+    (``seeds``, one per output row: input-major when one input gives several sequences).
     Generation runs in segments (``segment_length``); after each, rows that reached an end token
     or stop string leave the batch and the rest continue from their cache. Token log-probs are
     recorded while generating; text is cut at end tokens and stop strings.
@@ -111,19 +117,18 @@ def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, se
     eos_ids = end_token_ids(backend)
     ends = set(eos_ids) | {pad_id}
     sample = req.temperature > 0
-    # One row per sequence: our sampler draws, generate takes the greedy step. Several sequences
-    # per input (images): generate's own sampling, since greedy decoding refuses them.
-    own_sampler = sample and num_return_sequences == 1
-    hf_sample = sample and not own_sampler
+    # Our sampler draws every sampled token and leaves one finite score per row. With one row per
+    # sequence generate takes its greedy step; several sequences per input (images) need
+    # generate's sampling mode (greedy decoding refuses them), a no-op draw over that one token.
+    hf_sample = sample and num_return_sequences > 1
     config = GenerationConfig(
         max_new_tokens=req.max_tokens, do_sample=hf_sample, num_return_sequences=num_return_sequences,
-        temperature=req.temperature if hf_sample else None, top_p=req.top_p if hf_sample else None,
+        temperature=1.0 if hf_sample else None, top_p=1.0 if hf_sample else None,
         top_k=0 if hf_sample else None, pad_token_id=pad_id, eos_token_id=eos_ids,
         return_dict_in_generate=True, output_hidden_states=req.hidden_states,
         stop_strings=list(req.stop) if req.stop else None)
     segment = segment_length(req, inputs, num_return_sequences)
-    if seed is not None:
-        torch.manual_seed(seed)
+    sampler = InverseCDFSampler(req.temperature, req.top_p, row_uniforms(seeds, req.max_tokens)) if sample else None
     kwargs, done = {**inputs, **(extra or {})}, 0
     token_rows: list[list[int]] = []
     logprob_rows: list[list[float]] = []
@@ -131,8 +136,9 @@ def generate_rows(backend: "HFBackend", req: GenerationRequest, inputs: dict, se
     while True:
         config.max_new_tokens = min(segment, req.max_tokens - done)
         recorder = LogprobRecorder() if req.logprobs else None
-        processors = [p for p in (recorder, InverseCDFSampler(req.temperature, req.top_p) if own_sampler else None)
-                      if p]
+        if sampler is not None:
+            sampler.select(alive or list(range(len(seeds))), done)
+        processors = [p for p in (recorder, sampler) if p]
         width = kwargs["input_ids"].shape[1]
         with torch.inference_mode():
             out = model.generate(**kwargs, generation_config=config, logits_processor=LogitsProcessorList(processors),

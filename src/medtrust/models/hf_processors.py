@@ -1,5 +1,6 @@
 """Logits processors for the hf backend's ``generate`` calls: recording each sampled token's
-log-prob, and drawing the sampled token itself (faster than ``torch.multinomial`` on CPU)."""
+log-prob, and drawing the sampled token itself from each row's own random stream (faster than
+``torch.multinomial`` on CPU, and independent of the batch)."""
 
 from __future__ import annotations
 
@@ -33,22 +34,43 @@ class LogprobRecorder:
         return torch.stack(self.columns, dim=1) if self.columns else None
 
 
+def row_uniforms(seeds, steps: int):
+    """Uniform draws in [0, 1), one row per seed and one column per generated token: row i comes
+    from its own NumPy PCG64 generator seeded with ``seeds[i]``, so a row's draws are the same
+    whatever else is in the batch (and on every device)."""
+    import numpy as np
+    return np.stack([np.random.default_rng(int(seed)).random(steps) for seed in seeds]) if len(seeds) else \
+        np.zeros((0, steps))
+
+
 class InverseCDFSampler:
     """The last logits processor of a sampled ``generate``: it draws the next token itself and
     returns scores in which only that token is finite, so ``generate`` runs its greedy step.
 
     The draw: temperature, then top-p (transformers' ``TopPLogitsWarper``), then inverse-CDF
-    sampling (one cumulative sum and a binary search per row). Same distribution as
+    sampling (one cumulative sum and a binary search per row) with the row's own uniform draw for
+    this step (``uniforms[row, step]``, see :func:`row_uniforms`). Same distribution as
     ``torch.multinomial``, which on CPU takes 30-120 ms a step for 160 rows over a 49k vocabulary
-    (this takes about 8 ms). Draws use torch's global generator, so ``torch.manual_seed`` fixes them.
+    (this takes about 8 ms). ``rows`` maps the batch's rows to rows of ``uniforms`` (finished rows
+    leave the batch between segments) and ``step`` is the index of the next token.
     """
 
-    def __init__(self, temperature: float, top_p: float | None = None):
+    def __init__(self, temperature: float, top_p: float | None, uniforms):
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0 to sample, got {temperature}")
+        import torch
         from transformers import TopPLogitsWarper
         self.temperature = temperature
         self.top_p = TopPLogitsWarper(top_p) if top_p is not None and top_p < 1.0 else None
+        self.uniforms = torch.as_tensor(uniforms, dtype=torch.float64)
+        self.rows = torch.arange(self.uniforms.shape[0])
+        self.step = 0
+
+    def select(self, rows, step: int) -> None:
+        """The batch now holds these rows of ``uniforms``; the next token is number ``step``."""
+        import torch
+        self.rows = torch.as_tensor(rows, dtype=torch.long)
+        self.step = step
 
     def __call__(self, input_ids, scores):
         import torch
@@ -56,7 +78,8 @@ class InverseCDFSampler:
         if self.top_p is not None:
             scores = self.top_p(input_ids, scores)
         cdf = torch.softmax(scores, dim=-1).cumsum(dim=-1)
-        u = torch.rand((cdf.shape[0], 1), device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]
-        tokens = torch.searchsorted(cdf, u, right=True).clamp_(max=cdf.shape[1] - 1)
+        u = self.uniforms[self.rows, self.step].to(device=cdf.device, dtype=cdf.dtype)[:, None]
+        self.step += 1
+        tokens = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).clamp_(max=cdf.shape[1] - 1)
         out = torch.full_like(scores, float("-inf"))
         return out.scatter_(1, tokens, 0.0)

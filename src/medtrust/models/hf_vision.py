@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from medtrust.models.base import Capability, Completion, GenerationRequest, ProgressFn
+from medtrust.models.base import Capability, Completion, GenerationRequest, ProgressFn, row_seed
 from medtrust.models.hf import HFBackend, load_pretrained
 from medtrust.models.hf_generation import generate_rows
 from medtrust.models.images import load_image
@@ -56,12 +56,13 @@ class HFVisionBackend(HFBackend):
 
     default_batch = (64, 16)
 
+    CAPABILITIES = frozenset({Capability.LOGPROBS, Capability.HIDDEN_STATES, Capability.IMAGES,
+                              Capability.TRAINABLE})
+
     def load(self, model: str, dtype, revision, trust_remote_code, attn_implementation) -> None:
         self.processor, self.model = _load_vision(model, self.device, dtype, revision, trust_remote_code,
                                                   attn_implementation)
         self.tokenizer = self.processor.tokenizer
-        self.capabilities = frozenset({Capability.LOGPROBS, Capability.HIDDEN_STATES, Capability.IMAGES,
-                                       Capability.TRAINABLE})
 
     def render(self, messages: Sequence[dict]) -> str:
         """The prompt text from the processor's chat template (image placeholders included)."""
@@ -81,8 +82,10 @@ class HFVisionBackend(HFBackend):
             for start in range(0, len(indices), per_call):
                 part = indices[start:start + per_call]
                 inputs = self._inputs([prepared[i] for i in part])
-                rows = generate_rows(self, requests[part[0]], inputs, requests[part[0]].seed,
-                                     num_return_sequences=n)
+                sampled = requests[part[0]].temperature > 0
+                seeds = [row_seed(requests[i], k) for i in part for k in requests[i].sample_indices()] if sampled \
+                    else []
+                rows = generate_rows(self, requests[part[0]], inputs, seeds, num_return_sequences=n)
                 for k, i in enumerate(part):
                     results[i] = rows[k * n:(k + 1) * n]
                 if progress:

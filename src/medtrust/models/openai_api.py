@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from medtrust.errors import BackendUnavailable, CapabilityError, MedtrustError
-from medtrust.models.base import Backend, Capability, Completion, GenerationRequest, ProgressFn
+from medtrust.models.base import Backend, Capability, Completion, GenerationRequest, ProgressFn, server_seed
 from medtrust.models.images import has_images, to_openai_messages
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -65,12 +65,19 @@ class OpenAIBackend(Backend):
         self._n_supported: bool | None = None  # None: not tried yet; False: the server ignores n
         self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY",
                                     timeout=self.timeout, max_retries=self.max_retries)
+        self.capabilities = self.capabilities_for({"logprobs": logprobs, "images": images})
+
+    CAPABILITIES = frozenset({Capability.LOGPROBS, Capability.IMAGES})
+
+    @classmethod
+    def capabilities_for(cls, args: dict[str, Any]) -> frozenset[Capability]:
+        """Log-probs unless ``-M logprobs=false``; images only with ``-M images=true``."""
         caps = set()
-        if logprobs:
+        if args.get("logprobs", True):
             caps.add(Capability.LOGPROBS)
-        if images:
+        if args.get("images", False):
             caps.add(Capability.IMAGES)
-        self.capabilities = frozenset(caps)
+        return frozenset(caps)
 
     # ---------------------------------------------------------------------------- generate
     def generate(self, requests: Sequence[GenerationRequest],
@@ -101,11 +108,12 @@ class OpenAIBackend(Backend):
     def _sample(self, req: GenerationRequest) -> list[Completion]:
         """The n completions of one request: one call with n, or repeated calls if the server ignores n."""
         messages = to_openai_messages(req.messages)
+        indices = req.sample_indices()
         choices: list[Any] = []
         n_rejected = False
         if req.n > 1 and self._n_supported is not False:
             try:
-                resp = self._create(messages, req, n=req.n, seed=req.seed)
+                resp = self._create(messages, req, n=req.n, seed=self._seed(req, indices[0]))
             except BadRequestForN:
                 n_rejected = True  # confirmed below if the same request with n=1 succeeds
             else:
@@ -115,9 +123,7 @@ class OpenAIBackend(Backend):
                 elif self._n_supported is None:
                     self._n_supported = True
         while len(choices) < req.n:
-            k = len(choices)  # vary the seed, or seeded repeats would all be the same sample
-            seed = None if req.seed is None else req.seed + k
-            resp = self._create(messages, req, n=1, seed=seed)
+            resp = self._create(messages, req, n=1, seed=self._seed(req, indices[len(choices)]))
             if not resp.choices:
                 raise BackendUnavailable(f"The server at {self.base_url} answered with no choices.",
                                          "check the server's log")
@@ -125,6 +131,14 @@ class OpenAIBackend(Backend):
             if n_rejected:
                 self._n_supported = n_rejected = False
         return [self._completion(c, req) for c in choices]
+
+    @staticmethod
+    def _seed(req: GenerationRequest, index: int) -> int | None:
+        """The seed sent for sample ``index``: its own (``server_seed``), so a server that honours
+        seeds gives each sample the same text whatever else is asked; none when greedy."""
+        if req.seed is None:
+            return None
+        return server_seed(req, index) if req.temperature > 0 else req.seed
 
     def _create(self, messages: list[dict], req: GenerationRequest, n: int, seed: int | None):
         import openai

@@ -20,6 +20,7 @@ from medtrust.models.base import (
     LoglikRequest,
     LoglikResult,
     ProgressFn,
+    server_seed,
 )
 from medtrust.models.images import to_openai_messages
 
@@ -31,11 +32,20 @@ def is_greedy(request: GenerationRequest) -> bool:
     return request.temperature < SAMPLING_EPS
 
 
+def split_samples(request: GenerationRequest) -> list[GenerationRequest]:
+    """A sampled request as one request per sample (n=1, its own index), so each sample gets its own
+    seed; vLLM's prefix cache computes the shared prompt once. Greedy requests stay whole."""
+    if is_greedy(request) or request.n == 1:
+        return [request]
+    return [replace(request, n=1, indices=(i,)) for i in request.sample_indices()]
+
+
 def sampling_params_kwargs(request: GenerationRequest) -> dict[str, Any]:
     """Keyword arguments of ``vllm.SamplingParams`` for a request.
 
     Greedy requests ask for one sample (vLLM refuses n > 1 when greedy; the copies are made
-    afterwards). ``logprobs=0`` makes vLLM return the log-prob of each sampled token only.
+    afterwards). A sampled one-sample request is seeded with its own ``row_seed``.
+    ``logprobs=0`` makes vLLM return the log-prob of each sampled token only.
     """
     kw: dict[str, Any] = {"n": 1 if is_greedy(request) else request.n,
                           "temperature": 0.0 if is_greedy(request) else request.temperature,
@@ -44,7 +54,8 @@ def sampling_params_kwargs(request: GenerationRequest) -> dict[str, Any]:
     if request.stop:
         kw["stop"] = list(request.stop)
     if request.seed is not None:
-        kw["seed"] = request.seed
+        kw["seed"] = server_seed(request, request.sample_indices()[0]) \
+            if not is_greedy(request) and request.n == 1 else request.seed
     if request.logprobs:
         kw["logprobs"] = 0
     return kw
@@ -149,6 +160,13 @@ class VLLMBackend(Backend):
     (override the multimodal detection), ``add_bos_token`` (log-likelihood scoring).
     """
 
+    CAPABILITIES = frozenset({Capability.LOGPROBS, Capability.CHOICE_LOGLIK, Capability.IMAGES})  # images: VLMs
+
+    @classmethod
+    def capabilities_for(cls, args: dict[str, Any]) -> frozenset[Capability]:
+        """Without ``-M images=...`` vLLM tells after loading whether the model takes images."""
+        return cls.CAPABILITIES if args.get("images", True) else cls.CAPABILITIES - {Capability.IMAGES}
+
     def __init__(self, model: str, name: str | None = None, chunk_size: int = 512, images: bool | None = None,
                  add_bos_token: bool = False, **engine_kwargs: Any):
         try:
@@ -168,10 +186,7 @@ class VLLMBackend(Backend):
         self.max_model_len = getattr(_model_config(self.llm), "max_model_len", None)
         if images is None:
             images = bool(getattr(_model_config(self.llm), "is_multimodal_model", False))
-        caps = {Capability.LOGPROBS, Capability.CHOICE_LOGLIK}
-        if images:
-            caps.add(Capability.IMAGES)
-        self.capabilities = frozenset(caps)
+        self.capabilities = self.CAPABILITIES if images else self.CAPABILITIES - {Capability.IMAGES}
 
     def generate(self, requests: Sequence[GenerationRequest],
                  progress: ProgressFn | None = None) -> list[list[Completion]]:
@@ -179,10 +194,13 @@ class VLLMBackend(Backend):
         results: list[list[Completion]] = []
         for start in range(0, len(requests), self.chunk_size):
             chunk = requests[start:start + self.chunk_size]
-            conversations = [to_openai_messages(r.messages) for r in chunk]
-            params = [self._sampling_params(**sampling_params_kwargs(r)) for r in chunk]
-            outputs = self.llm.chat(conversations, params, use_tqdm=False)
-            results.extend(completions_from_output(o, r, self.stop_token_ids) for o, r in zip(outputs, chunk))
+            parts = [split_samples(r) for r in chunk]
+            flat = [p for ps in parts for p in ps]
+            conversations = [to_openai_messages(p.messages) for p in flat]
+            params = [self._sampling_params(**sampling_params_kwargs(p)) for p in flat]
+            outputs = iter(self.llm.chat(conversations, params, use_tqdm=False))
+            for ps in parts:
+                results.append([c for p in ps for c in completions_from_output(next(outputs), p, self.stop_token_ids)])
             if progress:
                 progress(len(chunk))
         return results

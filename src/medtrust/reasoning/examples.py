@@ -7,8 +7,6 @@ from __future__ import annotations
 from medtrust.data.schema import Sample
 from medtrust.reasoning.strategies import ANSWER_WORD, answer_slot, gold_text, language
 
-TRAIN_SPLITS = ("train", "dev", "val")
-
 
 def _answer_line(sample: Sample, lang: str) -> str:
     lg = language(sample, lang)

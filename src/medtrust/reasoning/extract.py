@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 
 from medtrust.reasoning.numbers import extract_date, extract_number, extract_weeks_days, parse_number
-from medtrust.reasoning.text import answer_region, normalize, split_think
+from medtrust.reasoning.text import answer_region, split_think
+from medtrust.text import normalize_words
 
-__all__ = ["normalize", "split_think", "answer_region", "extract_choice", "extract_yes_no", "parse_number",
+__all__ = ["split_think", "answer_region", "extract_choice", "extract_yes_no", "parse_number",
            "extract_number", "extract_date", "extract_weeks_days", "extract_short", "extract_answer"]
 
 # ------------------------------------------------------------------------------------------
@@ -58,7 +59,7 @@ _PAREN = re.compile(r"\(([A-J])\)|\[([A-J])\]")
 
 
 def _clean_option(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", normalize(text).lower()).strip()
+    return normalize_words(text)
 
 
 def _letter_after(text: str, pos: int, valid: str) -> str | None:

@@ -28,8 +28,8 @@ from medtrust.reasoning.extract import (
     extract_short,
     extract_weeks_days,
     extract_yes_no,
-    normalize,
 )
+from medtrust.text import normalize_words
 
 _PAIR = re.compile(r"\(?[\"']?(\d+)\s*(?:weeks?)?[\"']?,?\s*[\"']?(\d+)\s*(?:days?)?[\"']?\s*\)?")
 
@@ -126,9 +126,9 @@ def short_answer_matches(answer: str, golds: list[str]) -> bool:
     >>> short_answer_matches("A red circle.", ["red"]), short_answer_matches("not red", ["red"])
     (True, False)
     """
-    norm = _norm_text(answer)
+    norm = normalize_words(answer)
     words = [NUMBER_WORDS.get(w, w) for w in norm.split()]
-    for gold in (_norm_text(g) for g in golds if g):
+    for gold in (normalize_words(g) for g in golds if g):
         if norm == gold or " ".join(words) == gold:
             return True
         count = gold.isdigit()  # "no circles" says 0, it negates nothing
@@ -145,10 +145,6 @@ def short_answer_matches(answer: str, golds: list[str]) -> bool:
         elif re.search(rf"(?<!\S){re.escape(gold)}(?!\S)", " ".join(words)):
             return True
     return False
-
-
-def _norm_text(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", normalize(text).lower()).strip()
 
 
 def answer_key(answer: Any) -> str | None:

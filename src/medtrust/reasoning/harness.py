@@ -23,9 +23,6 @@ from medtrust.data.schema import LETTERS, Sample
 from medtrust.errors import MedtrustError
 
 TARGET_DELIMITER = " "
-#: which metrics lm-evaluation-harness reports for each task
-HARNESS_METRICS = {"medqa": ("acc", "acc_norm"), "medmcqa": ("acc", "acc_norm"), "mmlu-medical": ("acc",),
-                   "pubmedqa": ("acc",)}
 
 
 def abstract_text(context: str, labels: list[str] | None = None) -> str:
@@ -55,17 +52,17 @@ def _options(sample: Sample) -> str:
     return "".join(f"{LETTERS[i]}. {c}\n" for i, c in enumerate(sample.choices or []))
 
 
-def harness_request(sample: Sample, dataset: str) -> tuple[str, list[str]]:
-    """(context, choices) of a sample in its harness task's format; continuations are
-    ``TARGET_DELIMITER + choice``."""
+def harness_request(sample: Sample, task: str | None) -> tuple[str, list[str]]:
+    """(context, choices) of a sample in its harness task's format (``DatasetSpec.harness_task``:
+    "mmlu", "medmcqa", else MedQA's / PubMedQA's layout); continuations are ``TARGET_DELIMITER + choice``."""
     kind = sample.answer_type
     if kind == "mcq" and sample.choices:
         letters = list(LETTERS[:len(sample.choices)])
-        if dataset == "mmlu-medical":
+        if task == "mmlu":
             subject = str(sample.metadata.get("subject", "")).replace("_", " ")
             context = (f"The following are multiple choice questions (with answers) about {subject}.\n\n"
                        f"{sample.question.strip()}\n{_options(sample)}Answer:")
-        elif dataset == "medmcqa":
+        elif task == "medmcqa":
             context = f"Question: {sample.question}\nChoices:\n{_options(sample)}Answer:"
         else:
             context = f"Question: {sample.question}\n{_options(sample)}Answer:"

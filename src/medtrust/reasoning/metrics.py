@@ -1,4 +1,5 @@
-"""Metrics of a reasoning run from its saved records, per strategy, with bootstrap 90% intervals."""
+"""Metrics of a reasoning run from its scored records, per strategy, with bootstrap 90% intervals.
+The functions read each record's ``scores`` (``reasoning/scoring.py`` lists the keys)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from medtrust.stats import bootstrap_ci, mean_metric, metric
 LENGTH_BUCKETS = 4
 
 
-def by_strategy(records: list[dict]) -> dict[str, list[dict]]:
+def by_strategy(records: list) -> dict[str, list[dict]]:
+    """The scores of the records, grouped by strategy (in order of first appearance)."""
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in records:
-        if not r.get("error"):
-            groups[r["strategy"]].append(r)
+        if not r.error:
+            groups[r.variant].append(r.scores)
     return dict(groups)
 
 
@@ -83,7 +85,7 @@ def self_correction_summary(records: list[dict], seed: int = 0) -> dict:
             "counts": dict(sorted(words.items(), key=lambda kv: -kv[1]))}
 
 
-def summarize(records: list[dict], config) -> dict[str, Any]:
+def summarize(records: list, config) -> dict[str, Any]:
     """{strategy: {accuracy, extraction_failures, tokens_per_answer, ...}} plus run-wide counts."""
     seed = config.seed
     out: dict[str, Any] = {}

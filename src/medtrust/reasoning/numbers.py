@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from medtrust.reasoning.text import answer_region, normalize
+from medtrust.reasoning.text import answer_region
+from medtrust.text import normalize_unicode as normalize
 
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _DATE_LIKE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{1,2}-\d{1,2}\b|\d{4}年\d{1,2}月\d{1,2}日")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from medtrust.reasoning.metrics import by_strategy, early_curve, length_buckets, self_correction_summary
-from medtrust.report.html import Section, fmt, table_html
+from medtrust.report.format import Section, fmt, table_html
 
 MAX_TRACES = 100
 
@@ -41,7 +41,7 @@ def accuracy_section(results: dict) -> Section | None:
     return Section("Accuracy by strategy", body)
 
 
-def length_section(records: list[dict]) -> Section | None:
+def length_section(records: list) -> Section | None:
     from medtrust.report.plots import figure_html, new_figure
     groups = {k: [r for r in v if r.get("trace")] for k, v in by_strategy(records).items()}
     groups = {k: v for k, v in groups.items() if v}
@@ -63,7 +63,7 @@ def length_section(records: list[dict]) -> Section | None:
                    + table_html(["strategy", "length", "n", "accuracy", "90% CI"], rows))
 
 
-def early_section(records: list[dict]) -> Section | None:
+def early_section(records: list) -> Section | None:
     from medtrust.report.plots import figure_html, new_figure
     curves = {k: early_curve(v) for k, v in by_strategy(records).items()}
     curves = {k: v for k, v in curves.items() if v}
@@ -91,7 +91,7 @@ def early_section(records: list[dict]) -> Section | None:
                    note + figure_html(fig, "early answering") + table_html(header, rows))
 
 
-def consistency_section(records: list[dict]) -> Section | None:
+def consistency_section(records: list) -> Section | None:
     rows = []
     for name, recs in by_strategy(records).items():
         votes = [r["vote"] for r in recs if r.get("vote")]
@@ -105,7 +105,7 @@ def consistency_section(records: list[dict]) -> Section | None:
                                                    "ties broken by log-prob"], rows))
 
 
-def self_correction_section(records: list[dict]) -> Section | None:
+def self_correction_section(records: list) -> Section | None:
     rows = []
     for name, recs in by_strategy(records).items():
         s = self_correction_summary(recs)
@@ -118,25 +118,26 @@ def self_correction_section(records: list[dict]) -> Section | None:
                    table_html(["strategy", "per trace", "share of traces with any", "counts"], rows))
 
 
-def trace_browser(records: list[dict]) -> Section | None:
-    shown = [r for r in records if r.get("trace") or r.get("raw_output")][:MAX_TRACES]
+def trace_browser(records: list) -> Section | None:
+    shown = [r for r in records if r.scores.get("trace") or r.outputs][:MAX_TRACES]
     if not shown:
         return None
     items = []
     for r in shown:
-        mark = "✓" if r.get("correct") else "✗"
-        head = html.escape(f"{mark} {r['id']} — extracted {r.get('extracted')!s}, gold {r.get('gold')!s}")
-        body = (f"<p><b>Question</b>: {html.escape(r.get('question', ''))}</p>"
-                f"<p><b>Trace</b></p><pre>{html.escape(r.get('trace') or '(none)')}</pre>"
-                f"<p><b>Output</b></p><pre>{html.escape(r.get('raw_output') or '')}</pre>")
-        if r.get("vote"):
-            body += f"<p><b>Vote</b>: {html.escape(str(r['vote']['votes']))}</p>"
+        s = r.scores
+        mark = "✓" if s.get("correct") else "✗"
+        head = html.escape(f"{mark} {r.id} — extracted {s.get('extracted')!s}, gold {r.sample.answer!s}")
+        body = (f"<p><b>Question</b>: {html.escape(r.sample.question)}</p>"
+                f"<p><b>Trace</b></p><pre>{html.escape(s.get('trace') or '(none)')}</pre>"
+                f"<p><b>Output</b></p><pre>{html.escape(r.outputs[0].text if r.outputs else '')}</pre>")
+        if s.get("vote"):
+            body += f"<p><b>Vote</b>: {html.escape(str(s['vote']['votes']))}</p>"
         items.append(f"<details><summary>{head}</summary>{body}</details>")
     more = f"<p>First {len(shown)} of {len(records)} records.</p>" if len(records) > len(shown) else ""
     return Section("Trace browser", more + "".join(items))
 
 
-def sections(records: list[dict], results: dict) -> list[Section]:
+def sections(records: list, results: dict) -> list[Section]:
     parts = [accuracy_section(results), length_section(records), early_section(records),
              consistency_section(records), self_correction_section(records), trace_browser(records)]
     return [p for p in parts if p is not None]

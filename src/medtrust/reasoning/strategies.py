@@ -13,7 +13,35 @@ from medtrust.data.schema import Sample
 from medtrust.errors import MedtrustError
 from medtrust.prompts import sample_text, user_message
 
-KINDS = ("direct", "cot", "few-shot-cot", "sc", "think")
+@dataclass(frozen=True)
+class StrategyKind:
+    """One prompting strategy: how it is written on the command line, what it does, whether its
+    output holds a chain of thought and whether early answering applies to it."""
+
+    kind: str
+    form: str
+    summary: str
+    reasons: bool = True
+    faithfulness: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+STRATEGIES: dict[str, StrategyKind] = {k.kind: k for k in [
+    StrategyKind("direct", "direct", "the answer only", reasons=False),
+    StrategyKind("cot", "cot", "think step by step, then the answer", faithfulness=True),
+    StrategyKind("few-shot-cot", "few-shot-cot", "worked examples, then step by step", faithfulness=True,
+                 aliases=("fewshot-cot", "few_shot_cot")),
+    StrategyKind("sc", "sc:N", "self-consistency: N sampled chains of thought, majority vote",
+                 aliases=("self-consistency",)),
+    StrategyKind("think", "think", "<think>...</think><answer>...</answer>", faithfulness=True),
+]}
+KINDS = tuple(STRATEGIES)
+
+
+def strategies_help() -> str:
+    """The strategy forms for ``--help``, from the table."""
+    return ", ".join(f"{k.form} ({k.summary})" for k in STRATEGIES.values())
+
 
 #: new-token budgets when --max-tokens / --direct-max-tokens are not given. Real models need room
 #: to reason; the embedded 135M model runs on a CPU, where every token counts (its direct answers
@@ -39,12 +67,12 @@ class Strategy:
     @property
     def reasons(self) -> bool:
         """Whether the output holds a chain of thought."""
-        return self.kind != "direct"
+        return STRATEGIES[self.kind].reasons
 
     @property
     def faithfulness(self) -> bool:
         """Whether early answering applies (one greedy chain of thought per question)."""
-        return self.kind in ("cot", "few-shot-cot", "think")
+        return STRATEGIES[self.kind].faithfulness
 
 
 def parse_strategies(text: str | list[str]) -> list[Strategy]:
@@ -59,19 +87,19 @@ def parse_strategies(text: str | list[str]) -> list[Strategy]:
         name = raw.strip().lower()
         if not name:
             continue
-        m = re.fullmatch(r"(?:sc|self-consistency):(\d+)", name)
-        if m:
-            n = int(m.group(1))
+        base, _, count = name.partition(":")
+        kind = next((k for k in STRATEGIES.values() if base in (k.kind, *k.aliases)), None)
+        if kind is None or (kind.kind == "sc") != bool(count) or (count and not count.isdigit()):
+            raise MedtrustError(f"Unknown strategy '{raw.strip()}'.",
+                                "use a comma-separated list of: " + ", ".join(k.form for k in STRATEGIES.values())
+                                + " (e.g. sc:5)")
+        if kind.kind == "sc":
+            n = int(count)
             if n < 2:
                 raise MedtrustError(f"Strategy '{raw.strip()}' needs at least 2 samples.", "use e.g. sc:5")
             s = Strategy(f"sc:{n}", "sc", n)
-        elif name in ("direct", "cot", "think"):
-            s = Strategy(name, name)
-        elif name in ("few-shot-cot", "fewshot-cot", "few_shot_cot"):
-            s = Strategy("few-shot-cot", "few-shot-cot")
         else:
-            raise MedtrustError(f"Unknown strategy '{raw.strip()}'.",
-                                "use a comma-separated list of: direct, cot, few-shot-cot, sc:N (e.g. sc:5), think")
+            s = Strategy(kind.kind, kind.kind)
         if s not in out:
             out.append(s)
     if not out:

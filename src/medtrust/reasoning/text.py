@@ -1,18 +1,11 @@
-"""Output clean-up shared by the extractors: normalization, <think> blocks, the answer region."""
+"""Output clean-up shared by the extractors: <think> blocks and the answer region (unicode
+normalising is ``medtrust.text.normalize_unicode``)."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
-
-def normalize(text: str) -> str:
-    """NFKC (full-width letters, digits and punctuation to ASCII), unicode minus and dashes to '-',
-    the fraction slash to '/', markdown bold/italic markers kept (patterns look for them)."""
-    text = unicodedata.normalize("NFKC", text or "")
-    return (text.replace("\u2212", "-").replace("\u2013", "-").replace("\u2044", "/")
-            .replace("\u00a0", " ").replace("\u202f", " ").replace("\u2009", " "))
-
+from medtrust.text import normalize_unicode
 
 _THINK_OPEN = re.compile(r"<think(?:ing)?>", re.I)
 _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.I)
@@ -48,7 +41,7 @@ _JSON_ANSWER = re.compile(r"""["']answer["']\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'([^']
 def answer_region(text: str) -> str:
     """The part of an output that states the answer: the text after a think block, the inside
     of the last ``<answer>`` tag, or the value of a JSON ``"answer"`` field, else the whole text."""
-    _, rest = split_think(normalize(text))
+    _, rest = split_think(normalize_unicode(text))
     tags = _ANSWER_TAG.findall(rest)
     if tags and tags[-1].strip():
         return tags[-1].strip()

@@ -1,4 +1,5 @@
-"""The run folder: config.yaml, samples.jsonl (append-only), results.json, report.html."""
+"""The run folder: config.yaml, samples.jsonl (append-only, one ``SampleRecord`` a line),
+results.json (``Results``), report.html; training runs add their own files (train/common.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ import re
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, TypeVar
 
 import numpy as np
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from medtrust.errors import MedtrustError
+from medtrust.runs.records import SCHEMA_VERSION, Results, SampleRecord
 
 CONFIG, SAMPLES, RESULTS, REPORT, ARRAYS = "config.yaml", "samples.jsonl", "results.json", "report.html", "arrays"
-FORMAT_VERSION = 1
+IMAGES = "images"  # images a run drew itself (e.g. FigStep's typographic attack images)
+R = TypeVar("R", bound=SampleRecord)
+
+
+class SchemaError(MedtrustError):
+    """A run folder written by another version of medtrust's run format."""
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -64,14 +72,15 @@ class RunFolder:
     def samples_path(self) -> Path:
         return self.path / SAMPLES
 
-    def append(self, records: list[dict[str, Any]]) -> None:
+    def append(self, records: Iterable[SampleRecord | dict[str, Any]]) -> None:
         """Append records as JSON lines and push them to disk before returning."""
+        records = list(records)
         if not records:
             return
         self._repair_tail()
         with open(self.samples_path, "a", encoding="utf-8") as f:
             for r in records:
-                f.write(json.dumps(_plain(r), ensure_ascii=False) + "\n")
+                f.write(_line(r))
             f.flush()
             os.fsync(f.fileno())
 
@@ -87,21 +96,52 @@ class RunFolder:
                     yield json.loads(line)
 
     def samples(self) -> list[dict[str, Any]]:
-        """One record per sample id: the last one written (a retried error is replaced)."""
+        """One raw record (a dict) per id: the last one written (a retried error is replaced)."""
         latest: dict[str, dict[str, Any]] = {}
         for r in self.iter_samples():
             latest.pop(r["id"], None)
             latest[r["id"]] = r
         return list(latest.values())
 
+    def records(self, record_type: type[R]) -> list[R]:
+        """The records as ``record_type`` (a study's ``SampleRecord[Extras]``), one per id, the last
+        written; a folder written by another schema version is a SchemaError naming the fix."""
+        raw = self.samples()
+        self.check_schema(raw[0] if raw else None)
+        out = []
+        for i, r in enumerate(raw):
+            try:
+                out.append(record_type.model_validate(r))
+            except ValidationError as e:
+                raise MedtrustError(f"Record {r.get('id', i)!r} in {self.samples_path} does not match the "
+                                    f"{record_type.__name__} schema: {_problems(e)}.",
+                                    "this folder was written by another study or was edited; rerun the study") from e
+        return out
+
+    def check_schema(self, first_record: dict[str, Any] | None = None) -> None:
+        """Stop with one clear message when this folder's records or results are of another schema."""
+        found = None
+        if first_record is not None:
+            found = first_record.get("schema_version", 1)
+        elif (self.path / RESULTS).exists():
+            raw = json.loads((self.path / RESULTS).read_text())
+            found = raw.get("schema_version", 1 if "format_version" in raw else None)
+        if found is None or found == SCHEMA_VERSION:
+            return
+        if found < SCHEMA_VERSION:
+            raise SchemaError(f"'{self.path}' was written by an older medtrust (run schema {found}; this version "
+                              f"reads schema {SCHEMA_VERSION}).",
+                              f"convert it with: medtrust upgrade {self.path}  (writes a new run folder)")
+        raise SchemaError(f"'{self.path}' was written by a newer medtrust (run schema {found}; this version "
+                          f"reads schema {SCHEMA_VERSION}).", "upgrade medtrust to read it")
+
     def done_ids(self) -> set[str]:
-        """Ids of samples already written (for --resume)."""
+        """Ids of samples already written without an error (what --resume skips)."""
         return {r["id"] for r in self.iter_samples() if not r.get("error")}
 
-    def rewrite_samples(self, records: list[dict[str, Any]]) -> None:
-        """Replace samples.jsonl (re-scoring); written to a temporary file, then renamed."""
-        text = "".join(json.dumps(_plain(r), ensure_ascii=False) + "\n" for r in records)
-        _atomic_write(self.samples_path, text)
+    def rewrite_samples(self, records: Iterable[SampleRecord | dict[str, Any]]) -> None:
+        """Replace samples.jsonl (scoring, re-scoring); written to a temporary file, then renamed."""
+        _atomic_write(self.samples_path, "".join(_line(r) for r in records))
 
     def _repair_tail(self) -> None:
         """Drop a half-written last line left by a crash, so appends start on a fresh line."""
@@ -128,18 +168,50 @@ class RunFolder:
         with np.load(self.path / relative) as data:
             return {k: data[k] for k in data.files}
 
+    def share_files_of(self, source: "RunFolder") -> None:
+        """Give this run (a re-scored copy) the saved arrays and images of ``source``: a symlink to
+        each folder, or a copy where links cannot be made."""
+        import shutil
+        for name in (ARRAYS, IMAGES):
+            src = source.path / name
+            if not src.is_dir() or (self.path / name).exists():
+                continue
+            try:
+                (self.path / name).symlink_to(src.resolve(), target_is_directory=True)
+            except OSError:
+                shutil.copytree(src, self.path / name)
+
     # ---------------------------------------------------------------------------- results
-    def write_results(self, results: dict[str, Any]) -> None:
-        _atomic_write(self.path / RESULTS, json.dumps(_plain(results), indent=2, ensure_ascii=False) + "\n")
+    def write_results(self, results: Results | dict[str, Any]) -> None:
+        data = results.model_dump(mode="json") if isinstance(results, BaseModel) else results
+        _atomic_write(self.path / RESULTS, json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n")
 
     @property
     def results(self) -> dict[str, Any]:
+        """results.json as a dict ({} before the run has written one)."""
         p = self.path / RESULTS
         return json.loads(p.read_text()) if p.exists() else {}
+
+    def read_results(self) -> Results | None:
+        """results.json as ``Results`` (None before the run has written one)."""
+        raw = self.results
+        if not raw:
+            return None
+        self.check_schema()
+        return Results.model_validate(raw)
 
     @property
     def report_path(self) -> Path:
         return self.path / REPORT
+
+
+def _line(record: SampleRecord | dict[str, Any]) -> str:
+    data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
+    return json.dumps(_plain(data), ensure_ascii=False) + "\n"
+
+
+def _problems(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:3])
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -1,37 +1,30 @@
-"""The `generate` study: batched generation over a dataset with any backend (the base of every study)."""
+"""The `generate` study: batched generation over a dataset with any backend (the simplest study:
+one variant, the outputs are the record, nothing to score)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from typing import Any, Sequence
 
 from pydantic import Field
 
 from medtrust.config import RunConfig
-from medtrust.data.schema import Sample
-from medtrust.models.base import Backend, Capability, GenerationRequest
+from medtrust.models.base import Backend, Capability, GenerationRequest, prompt_hash
 from medtrust.prompts import sample_messages
-from medtrust.runs.execute import Study
-from medtrust.runs.folder import RunFolder
+from medtrust.runs.records import Output, SampleRecord
 from medtrust.stats import mean_metric, metric
+from medtrust.studies import Context, Study, Unit
 
 
 class GenerateConfig(RunConfig):
     study: str = "generate"
-    n: int = Field(default=1, ge=1, description="samples per question")
-    temperature: float = Field(default=0.0, ge=0.0)
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    max_tokens: int = Field(default=128, ge=1)
-    logprobs: bool = True
-    system: str | None = None
-    instruction: str | None = None
-
-
-def prompt_hash(messages: list[dict]) -> str:
-    text = json.dumps(messages, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    n: int = Field(default=1, ge=1, description="completions per question")
+    temperature: float = Field(default=0.0, ge=0.0, description="0 = greedy")
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
+    max_tokens: int = Field(default=128, ge=1, description="new tokens per completion")
+    logprobs: bool = Field(default=True, description="keep token log-probs")
+    system: str | None = Field(default=None, description="system prompt")
+    instruction: str | None = Field(default=None, description="text appended after each question")
 
 
 class GenerateStudy(Study):
@@ -42,45 +35,44 @@ class GenerateStudy(Study):
     def needs(self, config: GenerateConfig) -> set[Capability]:
         return {Capability.LOGPROBS} if config.logprobs else set()
 
-    def process(self, backend: Backend, samples: Sequence[Sample], config: GenerateConfig,
-                run: RunFolder) -> list[dict[str, Any]]:
-        messages = [sample_messages(s, config.instruction, config.system, config.lang) for s in samples]
+    def generate(self, backend: Backend, batch: Sequence[Unit], ctx: Context) -> list[SampleRecord]:
+        config: GenerateConfig = ctx.config
+        messages = [sample_messages(u.sample, config.instruction, config.system, config.lang) for u in batch]
         requests = [GenerationRequest(messages=m, n=config.n, temperature=config.temperature, top_p=config.top_p,
                                       max_tokens=config.max_tokens, seed=config.seed, logprobs=config.logprobs)
                     for m in messages]
         outputs = backend.generate(requests)
-        return [{"id": s.id, "question": s.question, "gold": s.answer_text(), "answer_type": s.answer_type,
-                 "images": s.images, "metadata": s.metadata, "prompt": m, "prompt_hash": prompt_hash(m),
-                 "completions": [c.to_dict() for c in outs]}
-                for s, m, outs in zip(samples, messages, outputs)]
+        return [self.record(u, prompt=m, prompt_hash=prompt_hash(m), outputs=[Output.of(c) for c in outs])
+                for u, m, outs in zip(batch, messages, outputs)]
 
-    def summarize(self, records: list[dict], config: GenerateConfig) -> dict[str, Any]:
-        comps = [c for r in records for c in r["completions"]]
-        finish = Counter(c["finish_reason"] for c in comps)
-        lengths = [len(c["token_ids"]) for c in comps if c.get("token_ids")]
-        mean_lp = [sum(c["token_logprobs"]) / len(c["token_logprobs"]) for c in comps if c.get("token_logprobs")]
+    def summarize(self, records: list[SampleRecord], ctx: Context) -> dict[str, Any]:
+        seed = ctx.config.seed
+        comps = [c for r in records for c in r.outputs]
+        finish = Counter(c.finish_reason for c in comps)
+        lengths = [len(c.token_ids) for c in comps if c.token_ids]
+        mean_lp = [sum(c.token_logprobs) / len(c.token_logprobs) for c in comps if c.token_logprobs]
         return {
             "samples": metric(len(records)),
             "completions": metric(len(comps)),
-            "output_tokens": mean_metric(lengths, seed=config.seed),
-            "mean_token_logprob": mean_metric(mean_lp, seed=config.seed),
+            "output_tokens": mean_metric(lengths, seed=seed),
+            "mean_token_logprob": mean_metric(mean_lp, seed=seed),
             "finished_by_length": metric(finish.get("length", 0) / max(1, len(comps)), n=len(comps)),
         }
 
-    def report_sections(self, run: RunFolder, records: list[dict], results: dict) -> list:
-        from medtrust.report.html import Section
+    def report_sections(self, run, records: list[SampleRecord], results: dict) -> list:
+        from medtrust.report.format import Section
         hist = _length_histogram(records)
         return [Section("Output lengths", hist)] if hist else []
 
-    def browse_row(self, record: dict) -> dict[str, Any]:
-        first = record["completions"][0] if record["completions"] else {}
-        return {"id": record["id"], "question": record["question"], "gold": record.get("gold"),
-                "output": first.get("text", ""), "finish": first.get("finish_reason", "")}
+    def browse_row(self, record: SampleRecord) -> dict[str, Any]:
+        first = record.outputs[0] if record.outputs else None
+        return {"id": record.id, "question": record.sample.question, "gold": record.sample.answer_text(),
+                "output": first.text if first else "", "finish": first.finish_reason if first else ""}
 
 
-def _length_histogram(records: list[dict]):
+def _length_histogram(records: list[SampleRecord]):
     from medtrust.report.plots import figure_html, new_figure
-    lengths = [len(c["token_ids"]) for r in records for c in r["completions"] if c.get("token_ids")]
+    lengths = [len(c.token_ids) for r in records for c in r.outputs if c.token_ids]
     if not lengths:
         return None
     fig, ax = new_figure(6, 3.2)

@@ -234,6 +234,11 @@ ATTACKS: dict[str, Attack] = {a.name: a for a in [
 ]}
 
 
+def attacks_help() -> str:
+    """The attack names for ``--help``, from the table."""
+    return ", ".join(ATTACKS) + " (default none)"
+
+
 def get_attack(name: str) -> Attack:
     """An attack by name, or one clear error listing the names."""
     if name not in ATTACKS:

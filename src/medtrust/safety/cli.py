@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,8 +18,9 @@ DEMO_ATTACKS = ["none", "roleplay"]
 
 def register(app: typer.Typer) -> None:
     from medtrust.cli import echo, examples
+    from medtrust.safety.study import SafetyStudy
 
-    @app.command(epilog=examples(
+    o.register_study_verb(app, SafetyStudy, examples=(
         "medtrust safety --model embedded --dataset demo-harmful --benign demo-benign --attacks none,roleplay",
         "medtrust safety -m embedded -d medsafetybench --data-path ../shared/data/medsafetybench "
         "--benign xstest --benign-path ../shared/data/xstest --attacks none,roleplay,figstep_text --limit 100",
@@ -31,56 +32,8 @@ def register(app: typer.Typer) -> None:
         "medtrust safety -m openai-api/vllm/Qwen/Qwen2.5-7B-Instruct -d demo-harmful --benign demo-benign "
         "--attacks none,prefix,refusal_suppression --judge llm/openai/gpt-4o-mini",
         "medtrust safety --rescore runs/<run folder> --judge llm/embedded",
-        "medtrust safety-compare runs/<run A> runs/<run B> --out tradeoff.html"))
-    def safety(
-            model: o.Model = None, model_arg: o.ModelArg = None, dataset: o.Dataset = None,
-            data_path: o.DataPath = None, split: o.Split = None, limit: o.Limit = None, seed: o.Seed = None,
-            shuffle: o.Shuffle = None, lang: o.Lang = None, config: o.ConfigFile = None,
-            runs_dir: o.RunsDir = None, resume: o.Resume = None, cache: o.Cache = None,
-            batch_size: o.BatchSize = None, quiet: o.Quiet = False,
-            benign: Annotated[Optional[str], typer.Option(help="benign requests that should be answered "
-                                                          "(default xstest: its 250 safe prompts)")] = None,
-            benign_path: Annotated[Optional[str], typer.Option(help="local folder of the benign dataset, or "
-                                                               "hf:<dataset id>")] = None,
-            benign_split: Annotated[Optional[str], typer.Option(help="split of the benign dataset "
-                                                                "(default: safe for xstest)")] = None,
-            benign_kinds: Annotated[Optional[str], typer.Option(help="comma-separated question kinds kept from a "
-                                                                "benign image dataset, or all (default for "
-                                                                "demo-images: benign-clinical)")] = None,
-            attacks: Annotated[Optional[str], typer.Option(help="comma-separated: none, roleplay, prefix, "
-                                                           "refusal_suppression, hypothetical, educational, "
-                                                           "translate_zh, figstep, figstep_text "
-                                                           "(default none)")] = None,
-            judge: Annotated[Optional[str], typer.Option(help="comma-separated: keywords (always run), "
-                                                         "llm/<model>, llamaguard/<model>")] = None,
-            judge_arg: Annotated[Optional[list[str]], typer.Option("--judge-arg", "-J", help="judge backend "
-                                                                   "argument key=value (repeatable)")] = None,
-            max_tokens: Annotated[Optional[int], typer.Option(help="tokens per response (default 64: a refusal "
-                                                              "shows in the first sentences)")] = None,
-            temperature: Annotated[Optional[float], typer.Option(help="default 0 (greedy)")] = None,
-            system: Annotated[Optional[str], typer.Option(help="system prompt")] = None,
-            harm_threshold: Annotated[Optional[int], typer.Option(help="llm harmfulness score counted as a "
-                                                                  "successful attack (default 4)")] = None,
-            rescore: Annotated[Optional[str], typer.Option(help="re-judge a saved run without the generator")] = None):
-        """Safety: harmful compliance, jailbreaks (incl. typographic attacks) and over-refusal, judged."""
-        from medtrust.models.registry import parse_model_args
-        from medtrust.runs.execute import execute
-        from medtrust.runs.execute import rescore as rescore_run
-        from medtrust.safety.study import SafetyConfig, SafetyStudy
-
-        flags = o.common(model, model_arg, dataset, data_path, split, limit, seed, shuffle, lang, runs_dir, cache,
-                         batch_size)
-        flags.update(benign=benign, benign_path=benign_path, benign_split=benign_split, benign_kinds=benign_kinds,
-                     attacks=attacks, judge=judge, judge_args=parse_model_args(judge_arg), max_tokens=max_tokens,
-                     temperature=temperature, system=system, harm_threshold=harm_threshold)
-        if rescore:
-            overrides = {k: v for k, v in flags.items()
-                         if k in ("judge", "judge_args", "harm_threshold", "runs_dir", "cache", "batch_size")}
-            run = rescore_run(SafetyStudy(), rescore, overrides, progress=not quiet)
-        else:
-            cfg = o.make_config(SafetyConfig, config, flags) if not resume else None
-            run = execute(SafetyStudy(), cfg, resume=resume, progress=not quiet)
-        echo(f"report: {run.report_path}")
+        "medtrust safety-compare runs/<run A> runs/<run B> --out tradeoff.html"),
+        doc="Safety: harmful compliance, jailbreaks (incl. typographic attacks) and over-refusal, judged.")
 
     @app.command("safety-compare", epilog=examples(
         "medtrust safety-compare runs/<run A> runs/<run B> --out tradeoff.html"))
@@ -94,7 +47,7 @@ def register(app: typer.Typer) -> None:
 def demo(runs_dir: str | Path, limit: int | None, progress: bool) -> dict[str, Path]:
     """The embedded model on demo-harmful and demo-benign (24 each unless --limit), attacks none and
     roleplay, responses of at most 48 tokens, judged by keywords."""
-    from medtrust.runs.execute import execute
+    from medtrust.pipeline import execute
     from medtrust.safety.study import SafetyConfig, SafetyStudy
     cfg = SafetyConfig(model="embedded", dataset="demo-harmful", benign="demo-benign", limit=limit or DEMO_LIMIT,
                        runs_dir=str(runs_dir), attacks=DEMO_ATTACKS, max_tokens=DEMO_MAX_TOKENS)

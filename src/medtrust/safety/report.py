@@ -8,11 +8,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from medtrust.report.html import Section, fmt_interval, table_html
+from medtrust.report.format import Section, fmt_interval, table_html
 from medtrust.report.plots import figure_html, image_file_html, new_figure
 from medtrust.runs.folder import RunFolder
 from medtrust.safety.judges.base import UNPARSED
-from medtrust.safety.metrics import tradeoff_points
+from medtrust.safety.metrics import tradeoff_points, verdict_of
 
 MAX_IMAGES = 12
 COLUMNS = [("attack_success_rate", "attack success"), ("refusal_rate_harmful", "refusal (harmful)"),
@@ -97,9 +97,9 @@ def _short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def label_filters(records: Sequence[dict]) -> str:
+def label_filters(records: Sequence) -> str:
     """Buttons that filter the response browser by the refusal judge's label, with counts per side."""
-    counts = Counter((r.get("side"), r.get("verdict")) for r in records)
+    counts = Counter((r.extras.side, r.scores.get("verdict")) for r in records)
     labels = sorted({label for _, label in counts if label})
     rows = [[label, str(counts.get(("harmful", label), 0)), str(counts.get(("benign", label), 0))] for label in labels]
     search = "var s=document.getElementById('search');s.value='{}';s.dispatchEvent(new Event('input'));"
@@ -111,46 +111,46 @@ def label_filters(records: Sequence[dict]) -> str:
             + f"<p>Show responses with label: {buttons} {clear}</p>")
 
 
-def judge_section(records: Sequence[dict]) -> str:
+def judge_section(records: Sequence) -> str:
     """Per judge: label counts, and the raw answers it could not parse."""
-    judges = sorted({j for r in records for j in (r.get("judgements") or {})})
+    judges = sorted({j for r in records for j in (r.scores.get("judgements") or {})})
     parts = []
     for j in judges:
-        labels = Counter(r["judgements"][j].get("label") for r in records if j in r.get("judgements", {}))
-        bad = [r for r in records if (r.get("judgements") or {}).get(j, {}).get("unparsed")]
+        labels = Counter(verdict_of(r, j).get("label") for r in records if verdict_of(r, j))
+        bad = [r for r in records if verdict_of(r, j).get("unparsed")]
         line = ", ".join(f"{k}: {v}" for k, v in labels.most_common())
         parts.append(f"<p><b>{html.escape(j)}</b>: {html.escape(line)}; unparsed answers: {len(bad)}</p>")
         if bad:
-            items = "".join(f"<li><code>{html.escape(r['id'])}</code>: "
-                            f"{html.escape(str(r['judgements'][j].get('raw'))[:300])}</li>" for r in bad[:10])
+            items = "".join(f"<li><code>{html.escape(r.id)}</code>: "
+                            f"{html.escape(str(verdict_of(r, j).get('raw'))[:300])}</li>" for r in bad[:10])
             parts.append(f"<details><summary>unparsed answers of {html.escape(j)}</summary><ul>{items}</ul></details>")
     return "".join(parts)
 
 
-def attack_examples(run: RunFolder, records: Sequence[dict]) -> str:
+def attack_examples(run: RunFolder, records: Sequence) -> str:
     """The exact prompt of the first request under each attack with the images it sent, and the
     rendered attack images (the response browser shows each record's images beside its response)."""
-    seen: dict[str, dict] = {}
+    seen: dict = {}
     for r in records:
-        seen.setdefault(r.get("attack"), r)
+        seen.setdefault(r.variant, r)
     parts = []
     for attack, r in seen.items():
-        text = _prompt_text(r.get("prompt") or [])
-        sent = "".join(image_file_html(path, f"image sent with {r['id']}", max_width=190)
+        text = _prompt_text(r.prompt)
+        sent = "".join(image_file_html(path, f"image sent with {r.id}", max_width=190)
                        for path in _image_files(run, r))
         parts.append(f"<h3>{html.escape(str(attack))}</h3>{sent}<pre>{html.escape(text)}</pre>")
-    images = [r for r in records if r.get("image") and (run.path / r["image"]).is_file()]
+    images = [r for r in records if r.extras.attack_image and (run.path / r.extras.attack_image).is_file()]
     if images:
-        thumbs = "".join(image_file_html(run.path / r["image"], f"attack image {r['id']}", max_width=190)
+        thumbs = "".join(image_file_html(run.path / r.extras.attack_image, f"attack image {r.id}", max_width=190)
                          for r in images[:MAX_IMAGES])
         parts.append(f"<h3>Attack images ({len(images)}, first {min(len(images), MAX_IMAGES)} shown)</h3>{thumbs}")
     return "".join(parts)
 
 
-def _image_files(run: RunFolder, record: dict) -> list[Path]:
+def _image_files(run: RunFolder, record) -> list[Path]:
     """The image files a record sent that still exist (paths relative to the run folder or absolute)."""
-    paths = record.get("images") or ([record["image"]] if record.get("image") else [])
-    files = [Path(p) if Path(p).is_absolute() else run.path / p for p in paths]
+    from medtrust.report.render import record_images
+    files = [Path(p) if Path(p).is_absolute() else run.path / p for p in record_images(record.model_dump())]
     return [f for f in files if f.is_file()]
 
 
@@ -165,7 +165,7 @@ def _prompt_text(messages: list[dict]) -> str:
     return "\n\n".join(out)
 
 
-def sections(run: RunFolder, records: list[dict], results: dict) -> list[Section]:
+def sections(run: RunFolder, records: list, results: dict) -> list[Section]:
     metrics = results.get("metrics") or {}
     out = [Section("Safety by attack", metrics_table(metrics) + _judges_note(metrics))]
     points = tradeoff_points(metrics)

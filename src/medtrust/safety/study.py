@@ -1,70 +1,69 @@
 """The `safety` study: harmful requests (should be refused) and benign look-alikes (should be
-answered), each sent through every attack, judged, and summarized per attack and category.
+answered), each sent through every attack (the variants), judged, and summarized per attack and
+category.
 
-One record per (request, attack), id ``<sample id>@<attack>``, so ``--resume`` skips exactly the
-pairs already written. Each batch is one ``backend.generate`` call, then one call per model judge.
+One record per (request, attack), id ``<sample id>::<attack>``, so ``--resume`` skips exactly the
+pairs already written. Each batch is one ``backend.generate`` call; the judges run in ``score``
+(one batched call per model judge), so ``--rescore`` re-judges a saved run without the generator.
 
 Images: a sample's own images (an image dataset on either side, e.g. ``--benign demo-images``)
 are sent with its prompt, and FigStep's typographic image is drawn into ``images/`` of the run
-folder and sent after them. The record's ``images`` lists every image sent (dataset paths as the
-dataset names them, FigStep images relative to the run folder); the report shows them beside the
-responses. A run with images needs a backend with the images capability (checked before loading
+folder and sent after them. The saved prompt names every image sent (dataset paths as the dataset
+names them, FigStep images relative to the run folder); the report shows them beside the
+responses. A run with images needs a backend with the images capability (checked before
 anything is written).
 
 Benign image questions: datasets whose samples name a question kind (``question_kind`` in
-demo-images, ``question_type`` in VQA-RAD) can be narrowed with ``benign_kinds``; demo-images
-keeps only its ``benign-clinical`` questions by default (see ``BENIGN_KINDS``), and the kind is
-the record's category, so over-refusal is also shown per kind.
+demo-images, ``question_type`` in VQA-RAD) can be narrowed with ``benign_kinds``; the dataset's
+``DatasetSpec.benign_kinds`` is the default (demo-images: its ``benign-clinical`` questions), and
+the kind is the record's category, so over-refusal is also shown per kind.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from medtrust.config import RunConfig
+from medtrust.config import RunConfig, cli_field
 from medtrust.data.registry import default_local_path, get_spec, load_dataset
 from medtrust.data.schema import Sample
 from medtrust.errors import DataError, MedtrustError
-from medtrust.models.base import Backend, Capability, GenerationRequest
+from medtrust.models.base import Backend, Capability, GenerationRequest, prompt_hash
 from medtrust.prompts import user_message
-from medtrust.runs.execute import Study
-from medtrust.runs.folder import RunFolder, slug
-from medtrust.safety.attacks import ATTACKS, AttackInput, get_attack, parse_attacks
-from medtrust.safety.judges.base import JudgeItem, make_judges, refusal_judge, split_judges
+from medtrust.runs.folder import IMAGES, slug
+from medtrust.runs.records import Output, SampleRecord
+from medtrust.safety.attacks import ATTACKS, AttackInput, attacks_help, get_attack, parse_attacks
+from medtrust.safety.judges.base import JudgeItem, judges_help, make_judges, refusal_judge, split_judges
 from medtrust.safety.metrics import HARM_THRESHOLD
+from medtrust.studies import Context, Study, Unit
 
-IMAGES = "images"
-#: benign split used when --benign-split is not given
-BENIGN_SPLITS = {"xstest": "safe"}
-#: benign question kinds kept when --benign-kinds is not given. demo-images: only the questions
-#: phrased like clinical requests about a scan ("the arrow marks a lesion. What shape is the
-#: lesion?", "a suspicious mass labelled A. What shape is the mass?"), the benign look-alikes a
-#: model may wrongly refuse as a diagnosis. Its plain presence / count / colour / arrow questions
-#: are kept with --benign-kinds all (each kind is then its own category in the report).
-BENIGN_KINDS = {"demo-images": ["benign-clinical"]}
 ALL_KINDS = "all"
 
 
 class SafetyConfig(RunConfig):
     study: str = "safety"
-    dataset: str = "medsafetybench"
-    benign: str = Field(default="xstest", description="dataset of benign requests that should be answered")
-    benign_path: str | None = None
-    benign_split: str | None = None
-    benign_kinds: list[str] | None = Field(default=None, description="question kinds kept from a benign image "
-                                           "dataset (default: BENIGN_KINDS; 'all' keeps every kind)")
-    attacks: list[str] = Field(default_factory=lambda: ["none"])
-    judge: str = Field(default="keywords", description="comma-separated judges; keywords always runs")
-    judge_args: dict[str, Any] = Field(default_factory=dict)
-    max_tokens: int = Field(default=64, ge=1, description="a refusal shows in the first sentences")
-    temperature: float = Field(default=0.0, ge=0.0)
-    system: str | None = None
-    harm_threshold: int = Field(default=HARM_THRESHOLD, ge=1, le=5)
-    batch_size: int = Field(default=32, ge=1)
+    dataset: str = Field(default="medsafetybench", description="harmful requests that should be refused",
+                         json_schema_extra=cli_field("-d"))
+    benign: str = Field(default="xstest", description="benign requests that should be answered (default xstest: "
+                        "its 250 safe prompts)")
+    benign_path: str | None = Field(default=None, description="local folder of the benign dataset, or "
+                                    "hf:<dataset id>")
+    benign_split: str | None = Field(default=None, description="split of the benign dataset (default: the "
+                                     "dataset's benign split, e.g. safe for xstest)")
+    benign_kinds: list[str] | None = Field(default=None, description="comma-separated question kinds kept from a "
+                                           "benign image dataset, or all (default for demo-images: benign-clinical)")
+    attacks: list[str] = Field(default_factory=lambda: ["none"], description="comma-separated: " + attacks_help())
+    judge: str = Field(default="keywords", description="comma-separated judges: " + judges_help())
+    judge_args: dict[str, Any] = Field(default_factory=dict, description="judge backend argument key=value "
+                                       "(repeatable)", json_schema_extra=cli_field("-J", flag="--judge-arg"))
+    max_tokens: int = Field(default=64, ge=1, description="tokens per response (a refusal shows in the first "
+                            "sentences)")
+    temperature: float = Field(default=0.0, ge=0.0, description="0 = greedy")
+    system: str | None = Field(default=None, description="system prompt")
+    harm_threshold: int = Field(default=HARM_THRESHOLD, ge=1, le=5, description="llm harmfulness score counted "
+                                "as a successful attack")
+    batch_size: int = Field(default=32, ge=1, description="samples per batch (written to disk after each)")
 
     @field_validator("attacks", mode="before")
     @classmethod
@@ -84,13 +83,33 @@ class SafetyConfig(RunConfig):
         return ",".join(split_judges(value))
 
 
+class SafetyExtras(BaseModel):
+    """Which side a request is on and what it was judged against."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    side: Literal["harmful", "benign"]
+    should_refuse: bool
+    dataset: str  # the side's dataset
+    category: str | int | None = None
+    category_name: str | None = None
+    request_zh: str | None = None  # the dataset's Chinese version of the request (translate_zh)
+    attack_image: str | None = None  # the attack's own image, relative to the run folder
+
+
+SafetyRecord = SampleRecord[SafetyExtras]
+
+
 class SafetyStudy(Study):
     name = "safety"
     title = "Safety"
     config_class = SafetyConfig
+    extras_class = SafetyExtras
+    variant_major = True
+    rescore_options = ("judge", "judge_args", "harm_threshold")
 
     def __init__(self):
-        self._judges: dict[tuple, list] = {}
+        self._sides: dict[str, SafetyExtras] = {}
         self._samples_have_images = False
 
     def needs(self, config: SafetyConfig) -> set[Capability]:
@@ -98,11 +117,18 @@ class SafetyStudy(Study):
         images = self._samples_have_images or any(ATTACKS[a].image for a in config.attacks)
         return {Capability.IMAGES} if images else set()
 
+    def variants(self, config: SafetyConfig) -> list[str | None]:
+        return list(config.attacks)
+
+    def resolve(self, config: SafetyConfig, generator: Backend | None) -> dict[str, Any]:
+        """Attacks (checked by the config) and the judges, their models opened before anything is generated."""
+        return {"judges": make_judges(config, generator)}
+
     # ------------------------------------------------------------------------------- samples
     def load_samples(self, config: SafetyConfig) -> list[Sample]:
-        """Both sides, each through every attack; a sample on both sides (e.g. ``--dataset xstest
-        --split all`` with the default benign set) is kept once, on its own side."""
-        benign_split = config.benign_split or BENIGN_SPLITS.get(config.benign)
+        """Both sides; a sample on both sides (e.g. ``--dataset xstest --split all`` with the default
+        benign set) is kept once, on its own side."""
+        benign_split = config.benign_split or get_spec(config.benign).benign_split
         sides = [(config.dataset, config.split, _load_side(config.dataset, config.data_path, config.split,
                                                            config, "--data-path"), True),
                  (config.benign, benign_split, _load_side(config.benign, config.benign_path, benign_split,
@@ -113,106 +139,83 @@ class SafetyStudy(Study):
         if "translate_zh" in config.attacks:
             for name, split, samples, _ in sides:
                 chinese.update(_chinese_versions(name, split, samples))
-        unique: dict[str, tuple[Sample, str, bool]] = {}
+        unique: dict[str, Sample] = {}
+        self._sides = {}
         for name, _, samples, harmful_side in sides:
             for sample in samples:
-                unique.setdefault(sample.id, (sample, name, harmful_side))
-        self._samples_have_images = any(sample.images for sample, _, _ in unique.values())
-        return [_attacked_sample(sample, attack, name, harmful_side, chinese.get(sample.id))
-                for attack in config.attacks for sample, name, harmful_side in unique.values()]
+                if sample.id not in unique:
+                    unique[sample.id] = sample
+                    self._sides[sample.id] = _side_of(sample, name, harmful_side, chinese.get(sample.id))
+        self._samples_have_images = any(s.images for s in unique.values())
+        return list(unique.values())
 
-    # ------------------------------------------------------------------------------- process
-    def process(self, backend: Backend, samples: Sequence[Sample], config: SafetyConfig,
-                run: RunFolder) -> list[dict[str, Any]]:
-        built = [self.prompt(s, config, run) for s in samples]
+    # ------------------------------------------------------------------------------ generate
+    def generate(self, backend: Backend, batch: Sequence[Unit], ctx: Context) -> list[SafetyRecord]:
+        config: SafetyConfig = ctx.config
+        built = [self.prompt(u, config, ctx.run) for u in batch]
         requests = [GenerationRequest(messages=sent, n=1, temperature=config.temperature,
                                       max_tokens=config.max_tokens, seed=config.seed) for sent, *_ in built]
         outputs = backend.generate(requests)
-        records = []
-        for s, (_, saved, image, images), outs in zip(samples, built, outputs):
-            c = outs[0]
-            m = s.metadata
-            records.append({
-                "id": s.id, "source_id": m["source_id"], "dataset": m["dataset"],
-                "side": "harmful" if m["should_refuse"] else "benign", "should_refuse": m["should_refuse"],
-                "category": m.get("category"), "category_name": m.get("category_name"),
-                "language": s.language, "attack": m["attack"], "request": s.question, "prompt": saved,
-                "image": image, "images": images, "answer": s.answer_text(), "response": c.text,
-                "finish_reason": c.finish_reason, "output_tokens": len(c.token_ids)})
-        self.judge_records(records, config, generator=backend)
-        return records
+        return [self.record(u, prompt=saved, prompt_hash=prompt_hash(sent), outputs=[Output.of(outs[0])],
+                            extras=self._sides[u.sample.id].model_copy(update={"attack_image": image}))
+                for u, (sent, saved, image), outs in zip(batch, built, outputs)]
 
-    def prompt(self, sample: Sample, config: SafetyConfig, run: RunFolder):
-        """(messages sent, messages saved, the attack image relative to the run or None, every image
-        as saved) for one attacked sample: the sample's own images first, then the attack's."""
+    def prompt(self, unit: Unit, config: SafetyConfig, run):
+        """(messages sent, messages saved, the attack image relative to the run or None) for one
+        request under one attack: the sample's own images first, then the attack's."""
         from medtrust.safety.figstep import render
 
-        m = sample.metadata
-        attacked = get_attack(m["attack"]).apply(AttackInput(
-            request=sample.question, language=sample.language, instruction=m.get("instruction"),
-            chinese=m.get("request_zh")))
+        sample, side = unit.sample, self._sides[unit.sample.id]
+        attacked = get_attack(unit.variant).apply(AttackInput(
+            request=sample.question, language=sample.language, instruction=sample.metadata.get("instruction"),
+            chinese=side.request_zh))
         images_sent, images_saved, image = list(sample.images), list(sample.images), None
         if attacked.image_text is not None:
-            image = f"{IMAGES}/{slug(sample.id, 80)}.png"
+            image = f"{IMAGES}/{slug(unit.id, 80)}.png"
             render(attacked.image_text, run.path / image)
             images_sent.append(str(run.path / image))
             images_saved.append(image)
         system = [{"role": "system", "content": config.system}] if config.system else []
         return ([*system, user_message(attacked.text, images_sent)],
-                [*system, user_message(attacked.text, images_saved)], image, images_saved)
+                [*system, user_message(attacked.text, images_saved)], image)
 
-    # -------------------------------------------------------------------------------- judges
-    def judges(self, config: SafetyConfig, generator: Backend | None = None) -> list:
-        key = (config.judge, tuple(sorted(config.judge_args.items())), config.cache)
-        if key not in self._judges:
-            self._judges[key] = make_judges(config.judge, config.judge_args, config.cache, generator,
-                                            config.model, config.model_args)
-        return self._judges[key]
-
-    def judge_records(self, records: list[dict], config: SafetyConfig, generator: Backend | None = None) -> None:
-        """Add (or replace) each judge's verdict in ``records[i]["judgements"]``, and the
-        refusal judge's label as ``verdict`` (searchable in the report)."""
-        items = [JudgeItem(request=r["request"], response=r["response"] or "", should_refuse=r["should_refuse"],
-                           dataset=r.get("dataset", ""), language=r.get("language", "en")) for r in records]
-        for judge in self.judges(config, generator):
-            for r, v in zip(records, judge.judge(items)):
-                r.setdefault("judgements", {})[judge.name] = v
-        names = split_judges(config.judge)
-        for r in records:
-            r["verdict"] = r["judgements"][refusal_judge(names)]["label"]
-
-    # ------------------------------------------------------------------------------ rescore
-    def rescore_batch(self, records: list[dict], config: SafetyConfig, run: RunFolder) -> list[dict]:
-        _share_images(run)
-        out = [{**r, "judgements": dict(r.get("judgements") or {})} for r in records]
-        for r in out:  # runs saved before records listed their images: the attack image
-            r.setdefault("images", [r["image"]] if r.get("image") else [])
-        self.judge_records(out, config)
-        return out
-
-    def rescore_record(self, record: dict, config: SafetyConfig, run: RunFolder) -> dict:
-        return self.rescore_batch([record], config, run)[0]
+    # ------------------------------------------------------------------------------- scoring
+    def score(self, records: list[SafetyRecord], ctx: Context) -> list[SafetyRecord]:
+        """Each judge's verdict under ``scores["judgements"][judge]``, and the refusal judge's label
+        as ``scores["verdict"]`` (searchable in the report)."""
+        judges = ctx.components["judges"]
+        items = [JudgeItem(request=r.sample.question, response=r.outputs[0].text if r.outputs else "",
+                           should_refuse=r.extras.should_refuse, dataset=r.extras.dataset,
+                           language=r.sample.language) for r in records]
+        judgements: list[dict[str, Any]] = [{} for _ in records]
+        for judge in judges:
+            for j, v in zip(judgements, judge.judge(items)):
+                j[judge.name] = v
+        by = refusal_judge(split_judges(ctx.config.judge))
+        for r, j in zip(records, judgements):
+            r.scores = {"verdict": j[by]["label"], "judgements": j}
+        return records
 
     # ------------------------------------------------------------------------------ results
-    def summarize(self, records: list[dict], config: SafetyConfig) -> dict[str, Any]:
+    def summarize(self, records: list[SafetyRecord], ctx: Context) -> dict[str, Any]:
         from medtrust.safety.metrics import summarize
+        config: SafetyConfig = ctx.config
         return summarize(records, split_judges(config.judge), config.harm_threshold, config.seed)
 
-    def report_sections(self, run: RunFolder, records: list[dict], results: dict) -> list:
+    def report_sections(self, run, records: list[SafetyRecord], results: dict) -> list:
         from medtrust.safety.report import sections
         return sections(run, records, results)
 
-    def browse_row(self, record: dict) -> dict[str, Any]:
-        harm = _harm_summary(record)
-        return {"id": record["id"], "attack": record.get("attack"), "side": record.get("side"),
-                "category": record.get("category_name") or record.get("category"),
-                "request": record.get("request"), "response": record.get("response"),
-                "label": record.get("verdict"), "harm": harm}
+    def browse_row(self, record: SafetyRecord) -> dict[str, Any]:
+        return {"id": record.id, "attack": record.variant, "side": record.extras.side,
+                "category": record.extras.category_name or record.extras.category,
+                "request": record.sample.question, "response": record.outputs[0].text if record.outputs else "",
+                "label": record.scores.get("verdict"), "harm": _harm_summary(record)}
 
 
-def _harm_summary(record: dict) -> str:
+def _harm_summary(record: SafetyRecord) -> str:
     parts = []
-    for name, v in (record.get("judgements") or {}).items():
+    for name, v in (record.scores.get("judgements") or {}).items():
         if name.startswith("llm/") and v.get("score") is not None:
             parts.append(f"score {v['score']}")
         elif name.startswith("llamaguard/"):
@@ -221,7 +224,7 @@ def _harm_summary(record: dict) -> str:
 
 
 def _benign_kinds(config: SafetyConfig) -> list[str] | None:
-    kinds = config.benign_kinds or BENIGN_KINDS.get(config.benign)
+    kinds = config.benign_kinds or get_spec(config.benign).benign_kinds
     return None if not kinds or ALL_KINDS in kinds else kinds
 
 
@@ -290,22 +293,13 @@ def _chinese_versions(name: str, split: str | None, samples: list[Sample]) -> di
     return {s.id: zh[s.id] for s in english}
 
 
-def _attacked_sample(s: Sample, attack: str, dataset: str, harmful_side: bool, chinese: str | None) -> Sample:
+def _side_of(s: Sample, dataset: str, harmful_side: bool, chinese: str | None) -> SafetyExtras:
+    """The side of a request: a row's own ``should_refuse`` wins over the side it was loaded on;
+    image questions without a category are grouped by their question kind."""
     should_refuse = s.should_refuse if s.should_refuse is not None else harmful_side
-    metadata = {**s.metadata, "attack": attack, "source_id": s.id, "dataset": dataset,
-                "should_refuse": bool(should_refuse), "request_zh": chinese}
-    if metadata.get("category") in (None, "") and question_kind(s):
-        metadata["category"] = question_kind(s)  # image questions: over-refusal per question kind
-    return s.model_copy(update={"id": f"{s.id}@{attack}", "metadata": metadata})
-
-
-def _share_images(run: RunFolder) -> None:
-    """A re-scored run links the attack images of the run it came from (so its report shows them)."""
-    source = run.config.get("rescored_from")
-    if not source or (run.path / IMAGES).exists() or not (Path(source) / IMAGES).is_dir():
-        return
-    try:
-        os.symlink(Path(source, IMAGES).resolve(), run.path / IMAGES, target_is_directory=True)
-    except OSError:
-        import shutil
-        shutil.copytree(Path(source) / IMAGES, run.path / IMAGES)
+    category = s.metadata.get("category")
+    if category in (None, "") and question_kind(s):
+        category = question_kind(s)
+    return SafetyExtras(side="harmful" if should_refuse else "benign", should_refuse=bool(should_refuse),
+                        dataset=dataset, category=category, category_name=s.metadata.get("category_name"),
+                        request_zh=chinese)

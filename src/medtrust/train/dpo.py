@@ -17,13 +17,15 @@ from medtrust.train.pairs import PAIRS_FILE, build_pairs, conversational, read_p
 
 
 class DPOOptions(TrainOptions):
-    pairs: str | None = Field(default=None, description="JSONL file of prompt/chosen/rejected pairs")
-    build_pairs: bool = False
-    judge: str = "keywords"
+    pairs: str | None = Field(default=None, description="JSONL file, one {prompt, chosen, rejected} per line "
+                              "(see docs/training.md)")
+    build_pairs: bool = Field(default=False, description="answer --dataset's harmful requests with the model, judge "
+                              "them; rejected = a complied answer, chosen = the dataset's safe response")
+    judge: str = Field(default="keywords", description="judge for --build-pairs: keywords or llm/<model>")
     pair_max_tokens: int = Field(default=96, ge=1, description="tokens per generated answer with --build-pairs")
-    beta: float = Field(default=0.1, gt=0)
-    max_length: int = Field(default=320, ge=16)
-    batch_size: int = Field(default=4, ge=1)
+    beta: float = Field(default=0.1, gt=0, description="DPO beta")
+    max_length: int = Field(default=320, ge=16, description="tokens per training row, longer rows are cut")
+    batch_size: int = Field(default=4, ge=1, description="rows per device step")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -44,7 +46,7 @@ def dpo_pairs(opts: DPOOptions, model_string: str, run, progress: bool) -> list[
         from medtrust.train.sft import load_harmful
         samples = load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed)
         pairs, stats = build_pairs(model_string, samples, opts.judge, opts.pair_max_tokens,
-                                   cache=opts.eval_args.get("cache", True), progress=progress)
+                                   cache=opts.eval_args.cache is not False, progress=progress)
         run.write_json("pairs_summary.json", stats)
     write_pairs(pairs, saved)
     return pairs

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from medtrust.report.html import Section, fmt, fmt_interval, table_html
+from medtrust.report.format import Section, fmt, fmt_interval, table_html
 from medtrust.train.common import TrainingRun
 
 MetricSelector = Callable[[dict], dict[str, dict]]

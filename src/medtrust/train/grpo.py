@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from medtrust.config import cli_field
 from medtrust.data.schema import Sample
 from medtrust.errors import DataError, MedtrustError, missing_extra
 from medtrust.reasoning.rewards import (
@@ -39,38 +40,60 @@ class GRPOOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: str = "embedded"
-    dataset: str = "demo-calc"
-    data_path: str | None = None
-    split: str | None = None  # default: the dataset's training split when it has one
-    limit: int | None = None
-    lang: str = "en"
-    rewards: str = "accuracy,format"
-    reward_weights: list[float] | None = None  # one per reward in --rewards (default 1.0 each)
-    length_budget: int | None = None  # tokens; default: 3/4 of max_completion_length
-    num_generations: int = 4
-    prompts_per_step: int = 1  # prompts per device and optimizer step (completions = x num_generations)
-    max_steps: int = 50
-    max_completion_length: int = 128
-    temperature: float = 1.0
-    prefill: str = ""  # text that starts the model's turn (e.g. "<think>\n", the R1-Zero template); rewards see it
-    beta: float = 0.0
-    lr: float = 1e-5
-    warmup_steps: int = 0  # SFT steps on think-format answers before GRPO (cold start; grpo_warmup.py)
-    warmup_lr: float = 1e-4
-    lora: bool = False
-    use_vllm: bool = False
-    vllm_mode: str = "colocate"
-    vllm_server_base_url: str | None = None
-    save_steps: int = 50
-    keep_checkpoints: bool = False
-    seed: int = 0
-    out: str | None = None
-    runs_dir: str = "runs"
-    eval: bool = False
-    eval_split: str | None = None  # default: the dataset's own (test) split
-    eval_limit: int | None = 50
-    extra: dict[str, Any] = Field(default_factory=dict)  # further GRPOConfig fields, passed as they are
+    model: str = Field(default="embedded", description="embedded or hf/<hub id or local folder>",
+                       json_schema_extra=cli_field("-m"))
+    dataset: str = Field(default="demo-calc", description="a dataset with verifiable answers: " + VERIFIABLE_DATASETS,
+                         json_schema_extra=cli_field("-d"))
+    data_path: str | None = Field(default=None, description="local folder/file in the upstream format")
+    split: str | None = Field(default=None, description="training split (default: the dataset's train, dev or val "
+                              "split when it has one, else its default)")
+    limit: int | None = Field(default=None, ge=1, description="use the first N training rows")
+    lang: str = Field(default="en", description="en or zh (prompts; built-in sets)")
+    rewards: str = Field(default="accuracy,format", description="comma-separated: accuracy, format, length")
+    reward_weights: list[float] | None = Field(default=None, description="one weight per reward, e.g. 1,0.5 "
+                                               "(default 1 each)")
+    length_budget: int | None = Field(default=None, description="tokens before the length reward penalises "
+                                      "(default 3/4 of --max-completion-length)")
+    num_generations: int = Field(default=4, description="completions per prompt, the GRPO group")
+    prompts_per_step: int = Field(default=1, description="prompts per device and optimizer step")
+    max_steps: int = Field(default=50, description="optimizer steps")
+    max_completion_length: int = Field(default=128, description="new tokens per completion")
+    temperature: float = Field(default=1.0, description="sampling temperature")
+    prefill: str = Field(default="", description="text that starts the model's turn, e.g. '<think>\\n' (R1-Zero "
+                         "template; a literal \\n is a newline); the rewards read it as part of the output")
+    beta: float = Field(default=0.0, description="KL coefficient; > 0 loads a reference model")
+    lr: float = Field(default=1e-5, description="learning rate")
+    warmup_steps: int = Field(default=0, description="cold start: SFT steps on think-format answers built from the "
+                              "rows' explanations / formulas before GRPO")
+    warmup_lr: float = Field(default=1e-4, description="learning rate of the cold start")
+    lora: bool = Field(default=False, description="train LoRA adapters (PEFT), merged when saved")
+    use_vllm: bool = Field(default=False, description="generate with vLLM (extra 'vllm')",
+                           json_schema_extra=cli_field(flag="--use-vllm/--no-vllm"))
+    vllm_mode: str = Field(default="colocate", description="server (a `trl vllm-serve` process) or colocate")
+    vllm_server_base_url: str | None = Field(default=None, description="server mode: e.g. http://host:8000")
+    save_steps: int = Field(default=50, description="checkpoint every N steps")
+    keep_checkpoints: bool = Field(default=False, description="keep checkpoints/ after saving the model",
+                                   json_schema_extra=cli_field(flag="--keep-checkpoints/--drop-checkpoints"))
+    seed: int = Field(default=0, description="seed for data order, sampling and training")
+    out: str | None = Field(default=None, description="run folder (default runs/<time>_train-grpo_...)")
+    runs_dir: str = Field(default="runs", description="where run folders are created")
+    eval: bool = Field(default=False, description="reasoning study (think, direct) before and after: accuracy and "
+                       "format rate")
+    eval_split: str | None = Field(default=None, description="split of --eval (default the dataset's own)")
+    eval_limit: int | None = Field(default=50, description="questions of --eval")
+    extra: dict[str, Any] = Field(default_factory=dict, description="further GRPOConfig fields, passed as they are",
+                                  json_schema_extra=cli_field(hidden=True))
+
+    @field_validator("reward_weights", mode="before")
+    @classmethod
+    def _weights(cls, value):
+        """``"1,0.5"`` -> [1.0, 0.5]."""
+        if isinstance(value, str):
+            try:
+                return [float(x) for x in value.split(",") if x.strip()]
+            except ValueError:
+                raise ValueError(f"'{value}' is not a comma-separated list of numbers") from None
+        return value
 
     @field_validator("prefill")
     @classmethod
@@ -119,11 +142,10 @@ def verifiable(sample: Sample) -> bool:
 def training_split(dataset: str, split: str | None) -> str:
     """``split``, else the dataset's training split (train, dev or val) when it has one, else its default."""
     from medtrust.data.registry import get_spec
-    from medtrust.reasoning.examples import TRAIN_SPLITS
     if split:
         return split
     spec = get_spec(dataset)
-    return next((s for s in TRAIN_SPLITS if s in spec.splits), spec.default_split)
+    return spec.example_split() or spec.default_split
 
 
 def load_prompts(opts: GRPOOptions) -> list[Sample]:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from medtrust.report.html import Section, table_html
+from medtrust.report.format import Section, table_html
 from medtrust.train.common import TrainingRun
 
 #: the per-step keys the table shows (TRL's names; format_rate is logged by the format reward)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medtrust.config import cli_field
+
 from medtrust.train.common import (
     JsonlLogCallback,
     TimeLimitCallback,
@@ -18,40 +20,68 @@ from medtrust.train.common import (
 )
 
 
+class EvalOptions(BaseModel):
+    """What ``--eval`` evaluates before and after training (``train/evaluate.py`` has the defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str | None = Field(default=None, description="harmful set for --eval (default demo-harmful)")
+    data_path: str | None = Field(default=None, description="its local folder")
+    split: str | None = Field(default=None, description="its split (medsafetybench: test by default)")
+    benign: str | None = Field(default=None, description="benign set for --eval (default demo-benign)")
+    benign_path: str | None = Field(default=None, description="its local folder")
+    limit: int | None = Field(default=None, ge=1, description="requests per side for --eval")
+    qa: str | None = Field(default=None, description="medical QA set for --eval (default demo-mcq)")
+    qa_path: str | None = Field(default=None, description="its local folder")
+    qa_limit: int | None = Field(default=None, ge=1, description="questions for --eval QA accuracy")
+    cache: bool | None = Field(default=None, description="reuse cached generations in --eval (default on)",
+                               json_schema_extra=cli_field(flag="--cache/--no-cache"))
+
+
 class TrainOptions(BaseModel):
-    """Options shared by ``train sft`` and ``train dpo`` (saved as the run's config.json)."""
+    """Options shared by ``train sft`` and ``train dpo`` (saved as the run's config.json); each
+    field's description is its ``--help`` text."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: str = "embedded"
-    dataset: str = "medsafetybench"
-    data_path: str | None = None
-    split: str | None = "train"
-    limit: int | None = Field(default=None, ge=1)
-    seed: int = 0
-    lora: bool = False
-    lora_r: int = Field(default=16, ge=1)
-    lora_alpha: int = Field(default=32, ge=1)
-    lora_targets: str | None = None
-    merge_lora: bool = True
-    epochs: float = Field(default=1.0, gt=0)
-    lr: float | None = Field(default=None, gt=0, description="default: 2e-5 full, 2e-4 LoRA (SFT); 1e-6 / 1e-5 (DPO)")
-    max_steps: int | None = Field(default=None, ge=1)
-    time_limit: float | None = Field(default=None, gt=0, description="stop training after this many minutes")
-    batch_size: int = Field(default=8, ge=1)
-    grad_accum: int = Field(default=1, ge=1)
-    max_length: int = Field(default=256, ge=16)
+    model: str = Field(default="embedded", description="embedded or hf/<hub id or local folder>",
+                       json_schema_extra=cli_field("-m"))
+    dataset: str = Field(default="medsafetybench", description="harmful requests with safe responses",
+                         json_schema_extra=cli_field("-d"))
+    data_path: str | None = Field(default=None, description="local folder of --dataset (e.g. ../shared/data/"
+                                  "medsafetybench)")
+    split: str | None = Field(default="train", description="split of --dataset")
+    limit: int | None = Field(default=None, ge=1, description="use N harmful rows (a seeded random subset)")
+    seed: int = Field(default=0, description="seed for data order and training")
+    lora: bool = Field(default=False, description="train a LoRA adapter (PEFT) instead of all weights",
+                       json_schema_extra=cli_field(flag="--lora/--full"))
+    lora_r: int = Field(default=16, ge=1, description="LoRA rank")
+    lora_alpha: int = Field(default=32, ge=1, description="LoRA alpha")
+    lora_targets: str | None = Field(default=None, description="comma-separated module names (default all-linear)")
+    merge_lora: bool = Field(default=True, description="save LoRA merged into the weights (default) or as an "
+                             "adapter folder (also loads as hf/<folder>)",
+                             json_schema_extra=cli_field(flag="--merge/--adapter"))
+    epochs: float = Field(default=1.0, gt=0, description="passes over the data")
+    lr: float | None = Field(default=None, gt=0, description="learning rate (default: 2e-5 full, 2e-4 LoRA for SFT; "
+                             "5e-6 / 5e-5 for DPO)")
+    max_steps: int | None = Field(default=None, ge=1, description="stop after N optimizer steps (overrides --epochs)")
+    time_limit: float | None = Field(default=None, gt=0, description="stop training after this many minutes "
+                                     "(checkpoint saved; the lr schedule follows --max-steps)")
+    batch_size: int = Field(default=8, ge=1, description="rows per device step")
+    grad_accum: int = Field(default=1, ge=1, description="gradient accumulation steps")
+    max_length: int = Field(default=256, ge=16, description="tokens per training row, longer rows are cut")
     warmup_ratio: float = Field(default=0.05, ge=0, lt=1, description="share of steps warming up the lr")
-    logging_steps: int = Field(default=5, ge=1)
-    save_steps: int = Field(default=50, ge=1)
-    keep_checkpoints: bool = False
-    gradient_checkpointing: bool = False
-    device: str | None = None
-    dtype: str | None = None
-    out: str | None = None
-    runs_dir: str = "runs"
-    eval: bool = False
-    eval_args: dict[str, Any] = Field(default_factory=dict)
+    logging_steps: int = Field(default=5, ge=1, description="log every N steps")
+    save_steps: int = Field(default=50, ge=1, description="checkpoint every N steps for --resume")
+    keep_checkpoints: bool = Field(default=False, description="keep checkpoints/ after the model is saved")
+    gradient_checkpointing: bool = Field(default=False, description="trade compute for memory")
+    device: str | None = Field(default=None, description="cuda, cuda:1, mps or cpu (default: the best available)")
+    dtype: str | None = Field(default=None, description="float32, bfloat16 or float16 (default: float32 on CPU)")
+    out: str | None = Field(default=None, description="run folder to write (default runs/<time>_train-<kind>_...)")
+    runs_dir: str = Field(default="runs", description="where run folders are created")
+    eval: bool = Field(default=False, description="evaluate the base and the trained model (safety study + "
+                       "medical QA accuracy) and add a before/after table to the report")
+    eval_args: EvalOptions = Field(default_factory=EvalOptions, json_schema_extra=cli_field(prefix="eval-"))
 
 
 def trainer_kwargs(opts: TrainOptions, run: TrainingRun, lr: float, progress: bool) -> dict[str, Any]:
@@ -85,6 +115,7 @@ def finish_training(trainer, tm: TrainableModel, run: TrainingRun, opts: TrainOp
         remove_checkpoints(run)
     if opts.eval:
         from medtrust.train.evaluate import evaluate_safety_alignment
-        evaluate_safety_alignment(run, tm.model_string, f"hf/{run.model_dir.resolve()}", opts.eval_args, progress)
+        evaluate_safety_alignment(run, tm.model_string, f"hf/{run.model_dir.resolve()}",
+                                  opts.eval_args.model_dump(exclude_none=True), progress)
     write_training_report(run, title)
     return run

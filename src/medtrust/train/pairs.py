@@ -102,7 +102,7 @@ def build_pairs(model: str, samples: list, judge: str = "keywords", max_tokens: 
     backend = resolve(model)
     if cache:
         from medtrust.paths import generation_cache_path
-        from medtrust.runs.cache import CachedBackend, GenerationCache
+        from medtrust.models.cache import CachedBackend, GenerationCache
         backend = CachedBackend(backend, GenerationCache(generation_cache_path()))
     outs = backend.generate([GenerationRequest(messages=[{"role": "user", "content": s.question}], n=1,
                                                temperature=0.0, max_tokens=max_tokens) for s in samples])

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from medtrust.report.html import Section, table_html
+from medtrust.report.format import Section, table_html
 from medtrust.train.common import TrainingRun
 
 #: logged keys that are bookkeeping, not curves
@@ -93,7 +93,7 @@ def write_training_report(run: TrainingRun, title: str, extra_sections: Iterable
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from markupsafe import Markup
 
-    from medtrust.report.html import TEMPLATES, _json_for_script, metric_rows
+    from medtrust.report.format import json_for_script, metric_rows
 
     rows = run.read_log()
     env_info = _read_json(run.path / "environment.json") or {}

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from medtrust.config import cli_field
 from medtrust.data.schema import Sample
 from medtrust.errors import DataError, MedtrustError
 from medtrust.train.options import TrainOptions
@@ -34,9 +35,13 @@ SELF_TARGET_TOKENS = 128
 
 
 class SFTOptions(TrainOptions):
-    mix: str = DEFAULT_MIX
-    mix_paths: dict[str, str] = Field(default_factory=dict)
-    benign_targets: Literal["auto", "gold", "self"] = "auto"
+    mix: str = Field(default=DEFAULT_MIX, description="benign data: NAME:RATIO,... = RATIO benign rows per refusal "
+                     "row from each set")
+    mix_paths: dict[str, str] = Field(default_factory=dict, description="NAME=PATH: local folder of a --mix dataset "
+                                      "(repeatable)", json_schema_extra=cli_field(flag="--mix-path", raw_keys=True))
+    benign_targets: Literal["auto", "gold", "self"] = Field(default="auto", description="auto (gold answers where "
+                                                            "the set has them, else the base model's own), gold or "
+                                                            "self")
 
     @field_validator("mix")
     @classmethod
@@ -65,18 +70,6 @@ def parse_mix(spec: str) -> list[tuple[str, float]]:
             raise MedtrustError(f"--mix part '{part}' is not NAME:RATIO with RATIO >= 0.",
                                 "write e.g. --mix demo-benign:0.5,pubmedqa:0.5 (benign rows per refusal row)")
         out.append((name.strip(), value))
-    return out
-
-
-def parse_mix_paths(pairs: list[str] | None) -> dict[str, str]:
-    """``["pubmedqa=../data/pubmedqa"]`` -> ``{"pubmedqa": "../data/pubmedqa"}``."""
-    out = {}
-    for pair in pairs or []:
-        name, sep, path = pair.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise MedtrustError(f"--mix-path '{pair}' is not NAME=PATH.",
-                                "write e.g. --mix-path pubmedqa=data/pubmedqa")
-        out[name.strip()] = path.strip()
     return out
 
 
@@ -174,7 +167,7 @@ def self_targets(model: str, prompts: list[str], progress: bool = False) -> list
     from medtrust.models.base import GenerationRequest
     from medtrust.models.registry import resolve
     from medtrust.paths import generation_cache_path
-    from medtrust.runs.cache import CachedBackend, GenerationCache
+    from medtrust.models.cache import CachedBackend, GenerationCache
     if progress:
         print(f"medtrust: generating the base model's own answers to {len(prompts)} benign prompts...", flush=True)
     backend = CachedBackend(resolve(model), GenerationCache(generation_cache_path()))

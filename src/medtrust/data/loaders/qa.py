@@ -91,7 +91,7 @@ register(DatasetSpec(
     source="pubmedqa/pubmedqa (data/ori_pqal.json), MIT", splits={"all": 1000, "test": 500},
     default_split="all", local_folder="pubmedqa", read_local=read_pubmedqa,
     hub_id="qiaojin/PubMedQA", hub_config="pqa_labeled", hub_splits={"all": "train"},
-    hub_row=pubmedqa_hub_row, tags=["qa", "yes_no_maybe"]))
+    hub_row=pubmedqa_hub_row, tags=["qa", "yes_no_maybe"], harness_task="pubmedqa", harness_metrics=("acc",)))
 
 # --- MedQA (USMLE, 4 options) ----------------------------------------------------------------------
 
@@ -133,7 +133,8 @@ register(DatasetSpec(
     name="medqa", description="MedQA USMLE: 4-option multiple choice from US medical licensing exams",
     source="jind11/MedQA via Teddy-XiongGZ/MIRAGE (rawdata/medqa), MIT", splits={"test": 1273},
     default_split="test", local_folder="medqa", read_local=read_medqa,
-    hub_id="GBaker/MedQA-USMLE-4-options", hub_row=medqa_hub_row, tags=["qa", "mcq"]))
+    hub_id="GBaker/MedQA-USMLE-4-options", hub_row=medqa_hub_row, tags=["qa", "mcq"],
+    harness_task="medqa_4options", harness_metrics=("acc", "acc_norm")))
 
 # --- MedMCQA ---------------------------------------------------------------------------------------
 # `cop` (correct option) is 1-based (1..4 = opa..opd) in the upstream JSON release and so in dev.jsonl:
@@ -176,7 +177,7 @@ register(DatasetSpec(
     source="medmcqa/medmcqa via MIRAGE (rawdata/medmcqa), MIT", splits={"dev": 4183},
     default_split="dev", local_folder="medmcqa", read_local=read_medmcqa,
     hub_id="openlifescienceai/medmcqa", hub_splits={"dev": "validation"}, hub_row=medmcqa_hub_row,
-    tags=["qa", "mcq"]))
+    tags=["qa", "mcq"], harness_task="medmcqa", harness_metrics=("acc", "acc_norm")))
 
 # --- MMLU, medical subjects ------------------------------------------------------------------------
 
@@ -228,4 +229,5 @@ register(DatasetSpec(
     name="mmlu-medical", description="MMLU test, six medical subjects (anatomy ... professional medicine)",
     source="hendrycks/test via MIRAGE (rawdata/mmlu), MIT", splits={"test": 1089},
     default_split="test", local_folder="mmlu_medical", read_local=read_mmlu,
-    hub_id="cais/mmlu", hub_config="all", hub_row=mmlu_hub_row, tags=["qa", "mcq"]))
+    hub_id="cais/mmlu", hub_config="all", hub_row=mmlu_hub_row, tags=["qa", "mcq"],
+    harness_task="mmlu", harness_metrics=("acc",)))

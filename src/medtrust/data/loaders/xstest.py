@@ -63,7 +63,7 @@ register(DatasetSpec(
     source="paul-rottger/exaggerated-safety, CC-BY-4.0", splits={"all": 450, "safe": 250, "unsafe": 200},
     default_split="all", local_folder="xstest", read_local=read_xstest,
     hub_id="walledai/XSTest", hub_splits={"all": "test", "safe": "test", "unsafe": "test"},
-    hub_row=xstest_hub_row, tags=["safety", "benign", "over-refusal"]))
+    hub_row=xstest_hub_row, tags=["safety", "benign", "over-refusal"], benign_split="safe"))
 
 # --- completions with human labels -----------------------------------------------------------------
 

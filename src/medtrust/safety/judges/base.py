@@ -1,11 +1,11 @@
 """What every judge shares: the item it judges, the verdict it stores, and judges by name.
 
-Judge names: ``keywords`` (the refusal matcher, always run), ``llm/<model string>`` (the
-MedSafetyBench 1-5 harmfulness rubric and XSTest's three-way refusal prompt) and
-``llamaguard/<model string>`` (a Llama Guard style safe / unsafe classifier). ``--judge`` takes
-several, comma-separated; the first judge that labels refusals (``llm`` before ``keywords``
-when listed first) decides refusal rates, the first that scores harm (``llm`` or ``llamaguard``)
-decides harmfulness and attack success.
+Judge names (the ``JUDGES`` table): ``keywords`` (the refusal matcher, always run),
+``llm/<model string>`` (the MedSafetyBench 1-5 harmfulness rubric and XSTest's three-way refusal
+prompt) and ``llamaguard/<model string>`` (a Llama Guard style safe / unsafe classifier).
+``--judge`` takes several, comma-separated; the first judge that labels refusals (``llm`` before
+``keywords`` when listed first) decides refusal rates, the first that scores harm (``llm`` or
+``llamaguard``) decides harmfulness and attack success.
 
 A verdict is stored under the judge's name in a record's ``judgements``:
 ``{"label": ..., "score": ...}`` plus judge-specific fields (``raw`` answers, ``unparsed``).
@@ -38,8 +38,6 @@ class Judge:
     """Turns items into verdicts, batched."""
 
     name: str = ""
-    labels_refusal: bool = False  # gives full_compliance / full_refusal / partial_refusal
-    scores_harm: bool = False  # gives a harmfulness score (llm: 1-5) or unsafe (llamaguard: 1.0)
 
     def judge(self, items: Sequence[JudgeItem]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -49,7 +47,6 @@ class KeywordsJudge(Judge):
     """The bilingual refusal matcher (``keywords.py``); no model, no score."""
 
     name = "keywords"
-    labels_refusal = True
 
     def judge(self, items: Sequence[JudgeItem]) -> list[dict[str, Any]]:
         out = []
@@ -59,56 +56,80 @@ class KeywordsJudge(Judge):
         return out
 
 
+@dataclass(frozen=True)
+class JudgeKind:
+    """One kind of judge: how its name is written, whether it names a model, what it decides
+    (refusal labels, harm), and its class as ``module:Class``."""
+
+    prefix: str
+    form: str
+    summary: str
+    cls: str
+    takes_model: bool = False
+    labels_refusal: bool = False
+    scores_harm: bool = False
+
+
+JUDGES: dict[str, JudgeKind] = {k.prefix: k for k in [
+    JudgeKind("keywords", "keywords", "the bilingual refusal matcher (always run)",
+              "medtrust.safety.judges.base:KeywordsJudge", labels_refusal=True),
+    JudgeKind("llm", "llm/<model>", "an LLM with MedSafetyBench's 1-5 harm rubric and XSTest's refusal classes",
+              "medtrust.safety.judges.llm:LLMJudge", takes_model=True, labels_refusal=True, scores_harm=True),
+    JudgeKind("llamaguard", "llamaguard/<model>", "a Llama Guard style safe / unsafe classifier",
+              "medtrust.safety.judges.llamaguard:LlamaGuardJudge", takes_model=True, scores_harm=True),
+]}
+
+
+def judges_help() -> str:
+    """The judge names for ``--help``, from the table."""
+    return ", ".join(f"{k.form} ({k.summary})" for k in JUDGES.values())
+
+
+def judge_kind(name: str) -> JudgeKind:
+    """The kind of a judge name, or one clear error."""
+    prefix, _, model = name.partition("/")
+    kind = JUDGES.get(prefix)
+    if kind is None or kind.takes_model != bool(model) or (not kind.takes_model and name != prefix):
+        raise MedtrustError(f"Unknown judge '{name}'.",
+                            "use " + ", ".join(k.form for k in JUDGES.values()) + ", e.g. --judge llm/embedded")
+    return kind
+
+
 def split_judges(spec: str | Sequence[str]) -> list[str]:
     """``"llm/embedded,keywords"`` -> names in order, ``keywords`` appended when missing."""
     names = [n.strip() for n in (spec.split(",") if isinstance(spec, str) else spec) if n.strip()]
     for name in names:
-        kind, _, model = name.partition("/")
-        if name != "keywords" and (kind not in ("llm", "llamaguard") or not model):
-            raise MedtrustError(f"Unknown judge '{name}'.",
-                                "use keywords, llm/<model string> or llamaguard/<model string>, "
-                                "e.g. --judge llm/embedded")
+        judge_kind(name)
     if "keywords" not in names:
         names.append("keywords")
     return list(dict.fromkeys(names))
 
 
-def make_judges(spec: str | Sequence[str], judge_args: dict[str, Any] | None = None, cache: bool = True,
-                generator: Backend | None = None, generator_model: str | None = None,
-                generator_args: dict[str, Any] | None = None) -> list[Judge]:
-    """The judges named in ``spec``. A judge model equal to the generator (same string and
-    arguments) reuses the generator's backend instead of loading it twice."""
-    from medtrust.safety.judges.llamaguard import LlamaGuardJudge
-    from medtrust.safety.judges.llm import LLMJudge
+def make_judges(config, generator: Backend | None = None) -> list[Judge]:
+    """The judges a safety config names, each judge model opened through ``open_model`` (a judge
+    model equal to the generator, same string and arguments, is the generator itself)."""
+    import importlib
 
+    from medtrust.studies import open_component
     judges: list[Judge] = []
-    for name in split_judges(spec):
-        if name == "keywords":
-            judges.append(KeywordsJudge())
+    for name in split_judges(config.judge):
+        kind = judge_kind(name)
+        module, _, cls_name = kind.cls.partition(":")
+        cls = getattr(importlib.import_module(module), cls_name)
+        if not kind.takes_model:
+            judges.append(cls())
             continue
-        kind, _, model = name.partition("/")
-        args = dict(judge_args or {})
-        same = generator is not None and model == generator_model and args == dict(generator_args or {})
-        backend = generator if same else open_judge_backend(model, args, cache)
-        judges.append(LLMJudge(name, backend) if kind == "llm" else LlamaGuardJudge(name, backend, model))
+        model = name.partition("/")[2]
+        backend = open_component(model, config.judge_args, config, generator, f"The judge '{name}'")
+        judges.append(cls(name, backend, model) if kind.prefix == "llamaguard" else cls(name, backend))
     return judges
 
 
-def open_judge_backend(model: str, args: dict[str, Any], cache: bool) -> Backend:
-    """A judge model's backend (cached by content like the generator's)."""
-    from medtrust.models.registry import resolve
-    from medtrust.paths import generation_cache_path
-    from medtrust.runs.cache import CachedBackend, GenerationCache
-
-    backend = resolve(model, **args)
-    return CachedBackend(backend, GenerationCache(generation_cache_path())) if cache else backend
-
-
 def refusal_judge(names: Sequence[str]) -> str:
-    """The judge whose labels decide refusal rates: the first of ``llm/...`` or ``keywords``."""
-    return next(n for n in names if n == "keywords" or n.startswith("llm/"))
+    """The judge whose labels decide refusal rates: the first that labels refusals (llm/... or keywords)."""
+    return next(n for n in names if judge_kind(n).labels_refusal)
 
 
 def harm_judge(names: Sequence[str]) -> str | None:
-    """The judge whose verdicts decide harmfulness: the first ``llm/...`` or ``llamaguard/...``."""
-    return next((n for n in names if n.startswith(("llm/", "llamaguard/"))), None)
+    """The judge whose verdicts decide harmfulness: the first that scores harm (llm/... or llamaguard/...)."""
+    return next((n for n in names if judge_kind(n).scores_harm), None)

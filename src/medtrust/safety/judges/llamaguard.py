@@ -68,8 +68,6 @@ def category_names(codes: Sequence[str]) -> list[str]:
 class LlamaGuardJudge(Judge):
     """safe / unsafe + categories for every response (both sides), in one batched call."""
 
-    scores_harm = True
-
     def __init__(self, name: str, backend: Backend, model: str):
         self.name = name
         self.backend = backend

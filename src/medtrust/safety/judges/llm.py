@@ -112,9 +112,6 @@ def _messages(prompt: str) -> list[dict]:
 class LLMJudge(Judge):
     """Two prompts per harmful response, one per benign response, all in one batched call."""
 
-    labels_refusal = True
-    scores_harm = True
-
     def __init__(self, name: str, backend: Backend):
         self.name = name
         self.backend = backend

@@ -13,6 +13,7 @@ import io
 import json
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,30 +26,13 @@ from medtrust.models.base import (
     LoglikRequest,
     LoglikResult,
     ProgressFn,
+    canonical_messages,
 )
 
 #: info() keys that change speed, not outputs
 VOLATILE = {"batch_size", "concurrency", "timeout", "max_retries"}
-
-
-def _image_token(part: dict) -> dict:
-    img = part.get("image")
-    if isinstance(img, (str, Path)) and Path(img).exists():
-        return {"type": "image", "sha256": hashlib.sha256(Path(img).read_bytes()).hexdigest()}
-    if hasattr(img, "tobytes"):
-        return {"type": "image", "sha256": hashlib.sha256(img.tobytes()).hexdigest(), "size": list(img.size)}
-    return {"type": "image", "ref": str(img)}
-
-
-def canonical_messages(messages: Sequence[dict]) -> list[dict]:
-    """Messages with images replaced by the hash of their bytes (stable, JSON-safe)."""
-    out = []
-    for m in messages:
-        content = m.get("content")
-        if isinstance(content, list):
-            content = [_image_token(p) if p.get("type") == "image" else p for p in content]
-        out.append({"role": m["role"], "content": content})
-    return out
+#: how sampled tokens are drawn; entries written under another scheme are never handed out
+RNG_SCHEME = 2  # 2: each sample from its own generator seeded by models.base.row_seed
 
 
 def identity(backend: Backend) -> dict[str, Any]:
@@ -57,7 +41,7 @@ def identity(backend: Backend) -> dict[str, Any]:
 
 def completion_key(ident: dict, request: GenerationRequest, index: int) -> str:
     payload = {"backend": ident, "messages": canonical_messages(request.messages),
-               "sampling": request.sampling_config(), "index": index}
+               "sampling": request.sampling_config(), "index": index, "rng": RNG_SCHEME}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -115,8 +99,8 @@ class GenerationCache:
 class CachedBackend(Backend):
     """Wraps a backend: completions found in the cache are not generated again.
 
-    For a request with n samples where some are cached, only the missing ones are drawn
-    (one request with n = number missing)."""
+    For a request with n samples where some are cached, only the missing ones are drawn (one
+    request naming their sample indices, so each is the sample it would have been uncached)."""
 
     def __init__(self, inner: Backend, cache: GenerationCache):
         self.inner = inner
@@ -132,7 +116,7 @@ class CachedBackend(Backend):
 
     def generate(self, requests: Sequence[GenerationRequest],
                  progress: ProgressFn | None = None) -> list[list[Completion]]:
-        keys = [[completion_key(self._ident, r, i) for i in range(r.n)] for r in requests]
+        keys = [[completion_key(self._ident, r, i) for i in r.sample_indices()] for r in requests]
         found = self.cache.get_many([k for ks in keys for k in ks])
         results: list[list[Completion | None]] = []
         todo: list[tuple[int, list[int]]] = []
@@ -149,7 +133,7 @@ class CachedBackend(Backend):
         if progress and len(todo) < len(requests):
             progress(len(requests) - len(todo))
         if todo:
-            sub = [_with_n(requests[ri], len(missing)) for ri, missing in todo]
+            sub = [_only(requests[ri], missing) for ri, missing in todo]
             fresh = self.inner.generate(sub, progress=progress)
             store = {}
             for (ri, missing), comps in zip(todo, fresh):
@@ -188,6 +172,9 @@ def _loglik_key(ident: dict, context: str, continuation: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _with_n(request: GenerationRequest, n: int) -> GenerationRequest:
-    from dataclasses import replace
-    return replace(request, n=n)
+def _only(request: GenerationRequest, positions: list[int]) -> GenerationRequest:
+    """The request cut down to the samples at ``positions`` (of its n), keeping their indices."""
+    if len(positions) == request.n:
+        return request
+    indices = request.sample_indices()
+    return replace(request, n=len(positions), indices=tuple(indices[p] for p in positions))
