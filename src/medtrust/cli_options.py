@@ -78,7 +78,8 @@ def _inherited(config_class: type[BaseModel], name: str, field: FieldInfo) -> tu
     return meta, description
 
 
-def field_params(config_class: type[BaseModel], skip: Sequence[str] = ("study",), prefix: str = "") -> list[inspect.Parameter]:
+def field_params(config_class: type[BaseModel], skip: Sequence[str] = ("study",),
+                 prefix: str = "") -> list[inspect.Parameter]:
     """One keyword parameter (an ``Annotated[..., typer.Option]``) per field of ``config_class``."""
     params = []
     for name, field in config_class.model_fields.items():

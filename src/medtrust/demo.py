@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medtrust.runs.execute import execute
+from medtrust.pipeline import execute
 
 
 def run_demo(runs_dir: str | Path = "runs", limit: int | None = None, progress: bool = True) -> dict[str, Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from medtrust.config import RunConfig
@@ -211,10 +212,8 @@ def progress_bar(total: int, done: int, label: str, enabled: bool):
     return tqdm(total=total, initial=done, desc=label, unit="sample", dynamic_ncols=True)
 
 
-def render(path) -> "Path":
+def render(path: str | Path) -> Path:
     """Re-render report.html of a study's or a training run's folder from its saved files."""
-    from pathlib import Path
-
     from medtrust.report.render import render_report
     run = RunFolder.open(path)
     results = run.read_results()

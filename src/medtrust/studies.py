@@ -135,18 +135,19 @@ class Study:
                                 extras=extras if extras is not None else self.extras_class(), **fields)
 
 
-def open_component(model: str, args: dict[str, Any] | None, config: RunConfig, generator: Backend | None,
-                   purpose: str, needs: set[Capability] | None = None) -> Backend:
+def open_component(model: str, args: dict[str, Any] | None, purpose: str, generator: Backend | None = None,
+                   generator_model: str = "", generator_args: dict[str, Any] | None = None, cache: bool = True,
+                   needs: set[Capability] | None = None) -> Backend:
     """The model of a judge or an entailment method, through the one door (``open_model``): the
     generator itself when it names the same model string and no arguments of its own are given."""
     from medtrust.models.open import open_model, require
     args = dict(args or {})
-    if model.strip() == config.model and (not args or args == config.model_args):
+    if model.strip() == generator_model and (not args or args == dict(generator_args or {})):
         if generator is not None:
             require(generator.name, generator.capabilities, needs or set(), purpose)
             return generator
-        args = dict(config.model_args)
-    return open_model(model, args, needs or set(), purpose, cache=config.cache)
+        args = dict(generator_args or {})
+    return open_model(model, args, needs or set(), purpose, cache=cache)
 
 
 STUDIES: dict[str, type[Study]] = {}

@@ -21,9 +21,10 @@ def register(app: typer.Typer) -> None:
     from medtrust.hallucination.study import HallucinationStudy
 
     extra = [
-        inspect.Parameter("pope", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[bool, typer.Option(
-            "--pope", help="POPE object probing of a vision-language model (random/popular/adversarial "
-            "negatives); --limit: images")]),
+        inspect.Parameter("pope", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=Annotated[bool, typer.Option(
+                              "--pope", help="POPE object probing of a vision-language model (random/popular/"
+                              "adversarial negatives); --limit: images")]),
         inspect.Parameter("pope_per_image", inspect.Parameter.KEYWORD_ONLY, default=None,
                           annotation=Annotated[Optional[int], typer.Option(
                               help="POPE: positives (and negatives per split) per image (default 3)")]),

@@ -44,8 +44,8 @@ def score_records(records: Sequence, entailment: Entailment, strict: bool = True
         ids, scores = sample_scores(r, matrix, strict, estimators)
         x = r.extras
         x.clusters = ids
-        x.low_t_cluster = next((c for a, c in zip(r.outputs, ids) if _same(matrix, x.low_t_answer.text, a.text, strict)),
-                               None)
+        x.low_t_cluster = next((c for a, c in zip(r.outputs, ids)
+                                if _same(matrix, x.low_t_answer.text, a.text, strict)), None)
         x.entailment, x.strict, x.judge = entailment.name, strict, judge_name
         old_sep = r.scores.get("sep")
         r.scores = {"correct": ok, **scores}

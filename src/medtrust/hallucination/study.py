@@ -38,7 +38,8 @@ class HallucinationConfig(RunConfig):
     entailment: str = Field(default=DEFAULT_ENTAILMENT, description="nli/<hub id or path>, llm/<model>, "
                             "embedding[:threshold] (default) or exact")
     entailment_args: dict[str, Any] = Field(default_factory=dict, description="backend argument of the entailment "
-                                            "model key=value (repeatable)", json_schema_extra=cli_field("-E", flag="--entailment-arg"))
+                                            "model key=value (repeatable)",
+                                            json_schema_extra=cli_field("-E", flag="--entailment-arg"))
     lenient: bool = Field(default=False, description="same meaning when neither direction contradicts (default: "
                           "both entail)", json_schema_extra=cli_field(flag="--lenient/--strict"))
     judge: str | None = Field(default=None, description="grade with llm/<model> instead of rules")
@@ -126,14 +127,14 @@ class HallucinationStudy(Study):
         judge_model = check_judge(config.judge)
         backend = None
         if method.prefix == "llm":
-            backend = open_component(rest, config.entailment_args, config, generator,
-                                     f"The entailment method '{config.entailment}'")
+            backend = open_component(rest, config.entailment_args, f"The entailment method '{config.entailment}'",
+                                     generator, config.model, config.model_args, config.cache)
         entailment = resolve_entailment(config.entailment, backend=backend, nli_args=config.entailment_args)
         if method.prefix == "embedding":
             from medtrust.models.embedded import sentence_embedder
             sentence_embedder()
-        judge = open_component(judge_model, config.judge_args, config, generator,
-                               f"The judge '{config.judge}'") if judge_model else None
+        judge = open_component(judge_model, config.judge_args, f"The judge '{config.judge}'", generator,
+                               config.model, config.model_args, config.cache) if judge_model else None
         return {"entailment": entailment, "judge": judge, "probe": {}}
 
     def load_samples(self, config: HallucinationConfig) -> list[Sample]:

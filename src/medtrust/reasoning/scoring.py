@@ -35,9 +35,7 @@ def parse_output(sample: Sample, strategy: Strategy, output, trace_tokens: int) 
     trace = trace_of(strategy, output.text, output.reasoning)
     extracted = answer_key(extract_for(sample, output.text))
     return {"text": output.text, "reasoning": output.reasoning, "trace": trace, "extracted": extracted,
-            "tokens": len(output.token_ids) if output.token_ids else None,
-            "trace_tokens": trace_tokens if trace else 0,
-            "logprob": float(sum(output.token_logprobs)) if output.token_logprobs else None,
+            "tokens": output.tokens, "trace_tokens": trace_tokens if trace else 0, "logprob": output.logprob,
             "finish_reason": output.finish_reason, "self_corrections": fa.count_self_corrections(trace),
             "correct": is_correct(sample, from_key(sample, extracted))}
 

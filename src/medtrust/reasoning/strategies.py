@@ -6,12 +6,12 @@ and Chinese; the answer format line depends on the sample's answer type.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from medtrust.data.schema import Sample
 from medtrust.errors import MedtrustError
 from medtrust.prompts import sample_text, user_message
+
 
 @dataclass(frozen=True)
 class StrategyKind:

@@ -206,7 +206,7 @@ class ReasoningStudy(Study):
         requests = [GenerationRequest(messages=m, n=1, temperature=0.0, max_tokens=config.early_max_tokens,
                                       seed=config.seed) for *_, msgs in plans for m in msgs]
         outputs = iter(backend.generate(requests))
-        for sample, rec, kept, unit, msgs in plans:
+        for _, rec, kept, unit, msgs in plans:
             texts = [next(outputs)[0].text for _ in msgs]
             rec.extras.early = {"unit": unit, "points": [{"fraction": f, "kept": k, "output": t} for f, k, t in
                                                          zip(config.early_fractions, kept, texts)]}

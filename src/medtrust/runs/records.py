@@ -27,7 +27,9 @@ def record_id(sample_id: str, variant: str | None) -> str:
 
 
 class Output(BaseModel):
-    """One completion as saved: text, token ids and log-probs (when kept), how it ended."""
+    """One completion as saved: text, token ids and log-probs (when kept), how it ended, and a
+    reasoning trace the provider returned separately. ``num_tokens`` / ``cumulative_logprob`` hold
+    the token count and summed log-prob where only those were kept (runs upgraded from schema 1)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,6 +38,8 @@ class Output(BaseModel):
     token_logprobs: list[float] | None = None
     finish_reason: str = "stop"
     reasoning: str | None = None
+    num_tokens: int | None = None
+    cumulative_logprob: float | None = None
 
     @classmethod
     def of(cls, c: Completion) -> "Output":
@@ -43,8 +47,16 @@ class Output(BaseModel):
                    finish_reason=c.finish_reason, reasoning=c.reasoning)
 
     @property
-    def num_tokens(self) -> int:
-        return len(self.token_ids) if self.token_ids else len(self.token_logprobs or [])
+    def tokens(self) -> int | None:
+        """Tokens generated (None when the backend returned no token ids)."""
+        return len(self.token_ids) if self.token_ids else self.num_tokens
+
+    @property
+    def logprob(self) -> float | None:
+        """Sum of the token log-probs (None when none were kept)."""
+        if self.token_logprobs:
+            return float(sum(self.token_logprobs))
+        return self.cumulative_logprob
 
 
 class NoExtras(BaseModel):

@@ -122,7 +122,8 @@ class SafetyStudy(Study):
 
     def resolve(self, config: SafetyConfig, generator: Backend | None) -> dict[str, Any]:
         """Attacks (checked by the config) and the judges, their models opened before anything is generated."""
-        return {"judges": make_judges(config, generator)}
+        return {"judges": make_judges(config.judge, config.judge_args, config.cache, generator, config.model,
+                                      config.model_args)}
 
     # ------------------------------------------------------------------------------- samples
     def load_samples(self, config: SafetyConfig) -> list[Sample]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medtrust.errors import DataError, MedtrustError, ModelStringError, missing_extra
+from medtrust.errors import MedtrustError, ModelStringError, missing_extra
 
 MODEL_DIR, LOG_FILE, CONFIG_JSON, ENV_FILE, CHECKPOINTS = (
     "model", "trainer_log.jsonl", "config.json", "environment.json", "checkpoints")
@@ -273,13 +273,6 @@ def save_trained(model, tokenizer, model_dir: Path | str, *, merge_lora: bool = 
     return model_dir
 
 
-def checked_count(rows: list, what: str, fix: str) -> list:
-    """``rows`` unless empty (then one DataError naming ``what``)."""
-    if not rows:
-        raise DataError(f"No {what}.", fix)
-    return rows
-
-
 # ------------------------------------------------------------------------------ the trainer
 def run_trainer(trainer, run: TrainingRun, command: str, resume: bool = False) -> dict[str, Any]:
     """``trainer.train()`` (from the run's last checkpoint when ``resume``), turning Ctrl-C into
@@ -291,6 +284,8 @@ def run_trainer(trainer, run: TrainingRun, command: str, resume: bool = False) -
     try:
         output = trainer.train(resume_from_checkpoint=checkpoint)
     except KeyboardInterrupt:
+        from medtrust.train.report import write_train_results
+        write_train_results(run, "partial")
         raise Interrupted(f"Training interrupted. The log is in {run.log_path}; checkpoints (every "
                           f"save_steps) in {run.checkpoints_dir}.",
                           f"resume with: {command} --resume {run.path}") from None

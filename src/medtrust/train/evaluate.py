@@ -2,7 +2,7 @@
 model and on the trained one, then a comparison table (metric, before with its 90% interval,
 after with its interval, change = after - before).
 
-The study runs exactly as its CLI verb would (``medtrust.runs.execute.execute`` on the study's
+The study runs exactly as its CLI verb would (``medtrust.pipeline.execute`` on the study's
 config class), into ``<run>/eval/<label>/before`` and ``.../after`` (ordinary run folders with
 their own report.html); an interrupted evaluation resumes where it stopped. The table is
 written to ``<run>/eval/<label>/comparison.json``.
@@ -47,13 +47,12 @@ SELECTORS: dict[str, MetricSelector] = {"safety": safety_metrics, "reasoning": r
 
 def run_study(study_name: str, model: str, study_args: dict[str, Any], folder: Path, progress: bool = True) -> Path:
     """Run a study on ``model`` into ``folder`` (resuming it when it holds an unfinished run)."""
-    from medtrust.runs.execute import execute, get_study
+    from medtrust.pipeline import execute
     from medtrust.runs.folder import RunFolder
-    from medtrust.studies import load_studies
-    load_studies()
+    from medtrust.studies import get_study
     study = get_study(study_name)
     run = RunFolder(folder)
-    if (folder / "results.json").exists():
+    if run.results.get("status") == "complete":
         return folder
     if not (folder / "config.yaml").exists():
         config = study.config_class(**{**study_args, "model": model, "runs_dir": str(folder.parent)})

@@ -78,9 +78,10 @@ def think_format_rate(run_dir: Path) -> dict | None:
     format in a reasoning run folder, with its bootstrap 90% interval."""
     from medtrust.reasoning.metrics import rate
     from medtrust.reasoning.rewards import is_think_format
+    from medtrust.reasoning.study import ReasoningRecord
     from medtrust.runs.folder import RunFolder
-    flags = [is_think_format(r.get("raw_output") or "") for r in RunFolder(run_dir).samples()
-             if r.get("strategy") == "think" and not r.get("error")]
+    flags = [is_think_format(r.outputs[0].text if r.outputs else "")
+             for r in RunFolder(run_dir).records(ReasoningRecord) if r.variant == "think" and not r.error]
     return rate(flags) if flags else None
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from medtrust.config import cli_field
-
 from medtrust.train.common import (
     JsonlLogCallback,
     TimeLimitCallback,

@@ -94,16 +94,12 @@ def build_pairs(model: str, samples: list, judge: str = "keywords", max_tokens: 
     """Generate with ``model`` on harmful ``samples``, judge, and pair (see the module docstring).
     Returns the pairs and counts ``{requests, complied, refused, pairs, judge}``."""
     from medtrust.models.base import GenerationRequest
-    from medtrust.models.registry import resolve
+    from medtrust.models.open import open_model
     from medtrust.safety.judges.base import JudgeItem, make_judges, refusal_judge, split_judges
     names = split_judges(judge)
     if progress:
         print(f"medtrust: answering {len(samples)} harmful requests with {model} to build pairs...", flush=True)
-    backend = resolve(model)
-    if cache:
-        from medtrust.paths import generation_cache_path
-        from medtrust.models.cache import CachedBackend, GenerationCache
-        backend = CachedBackend(backend, GenerationCache(generation_cache_path()))
+    backend = open_model(model, purpose="Building DPO pairs", cache=cache)
     outs = backend.generate([GenerationRequest(messages=[{"role": "user", "content": s.question}], n=1,
                                                temperature=0.0, max_tokens=max_tokens) for s in samples])
     responses = [o[0].text for o in outs]

@@ -90,10 +90,9 @@ def comparison_sections(run: TrainingRun) -> list[Section]:
 def write_training_report(run: TrainingRun, title: str, extra_sections: Iterable[Section] = ()) -> Path:
     """Write ``report.html`` into the training run folder; returns its path."""
     import yaml
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-    from markupsafe import Markup
 
-    from medtrust.report.format import json_for_script, metric_rows
+    from medtrust.report.format import metric_rows
+    from medtrust.report.render import page
 
     rows = run.read_log()
     env_info = _read_json(run.path / "environment.json") or {}
@@ -109,20 +108,47 @@ def write_training_report(run: TrainingRun, title: str, extra_sections: Iterable
         ["environment.json", "versions, git commit, devices"]])))
     columns = sorted({k for r in rows for k in r}, key=lambda k: (k not in NOT_CURVES, k)) or ["step"]
     browse = [{c: r.get(c) for c in columns} for r in rows]
-    page = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"])) \
-        .get_template("report.html.j2").render(
-            title=f"medtrust {title}", run_name=run.path.name,
-            results={"n": len(rows), "expected": len(rows), "finished": result.get("finished") or
-                     env_info.get("started"), "duration_s": result.get("wall_clock_s"),
-                     "git_commit": env_info.get("git_commit")},
-            config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
-            metrics=metric_rows(summary_metrics(run, rows)),
-            sections=[Section(s.title, Markup(s.html)) for s in sections],
-            columns=columns, rows_json=Markup(_json_for_script(browse)),
-            records_json=Markup(_json_for_script(rows)), thumbs_json=Markup(_json_for_script({})),
-            versions=env_info.get("versions", {}))
-    run.report_path.write_text(page, encoding="utf-8")
+    html = page(title=f"medtrust {title}", run_name=run.path.name,
+                results={"n": len(rows), "expected": len(rows), "finished": result.get("finished") or
+                         env_info.get("started"), "duration_s": result.get("wall_clock_s"),
+                         "git_commit": env_info.get("git_commit")},
+                config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                metrics=metric_rows(summary_metrics(run, rows)), sections=sections, columns=columns,
+                rows=browse, records=rows, thumbs={}, versions=env_info.get("versions", {}))
+    run.report_path.write_text(html, encoding="utf-8")
+    write_train_results(run, "complete" if run.model_dir.exists() else "partial")
     return run.report_path
+
+
+def write_train_results(run: TrainingRun, status: str, error: str | None = None) -> None:
+    """results.json of a training run (``Results`` with kind "train"), so ``medtrust report`` and
+    run listings treat it like any run folder."""
+    from medtrust.environment import git_commit, versions
+    from medtrust.runs.folder import RunFolder
+    from medtrust.runs.records import Results
+    config = run.config or _read_json(run.path / "config.json") or {}
+    result = _read_json(run.path / "train_result.json") or {}
+    env_info = _read_json(run.path / "environment.json") or {}
+    RunFolder(run.path).write_results(Results(
+        kind="train", study=f"train-{config.get('kind', '?')}", status=status, model=str(config.get("model", "")),
+        dataset=config.get("dataset"), n=int(result.get("global_step") or 0),
+        expected=int(config.get("max_steps") or 0),
+        seed=config.get("seed"), metrics=summary_metrics(run, run.read_log()), started=env_info.get("started"),
+        duration_s=result.get("wall_clock_s"), versions=versions(), git_commit=git_commit(), error=error))
+
+
+def rerender(path: Path | str) -> Path:
+    """Re-render report.html of a training run folder from its saved files."""
+    from medtrust.train.common import TrainingRun, load_run_config
+    path = Path(path)
+    kind = (_read_json(path / "config.json") or {}).get("kind", "?")
+    config = load_run_config(path, kind)
+    run = TrainingRun(path, config)
+    if kind == "grpo":
+        from medtrust.train.grpo import GRPOOptions
+        from medtrust.train.grpo_report import write_grpo_report
+        return write_grpo_report(run, GRPOOptions(**{k: v for k, v in config.items() if k != "kind"}))
+    return write_training_report(run, f"{kind} training of {config.get('model')}")
 
 
 def _read_json(path: Path) -> dict | None:

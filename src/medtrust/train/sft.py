@@ -165,12 +165,10 @@ def self_targets(model: str, prompts: list[str], progress: bool = False) -> list
     """The model's greedy answers (at most SELF_TARGET_TOKENS tokens, cut back to the last full
     sentence when the budget ran out), through the generation cache."""
     from medtrust.models.base import GenerationRequest
-    from medtrust.models.registry import resolve
-    from medtrust.paths import generation_cache_path
-    from medtrust.models.cache import CachedBackend, GenerationCache
+    from medtrust.models.open import open_model
     if progress:
         print(f"medtrust: generating the base model's own answers to {len(prompts)} benign prompts...", flush=True)
-    backend = CachedBackend(resolve(model), GenerationCache(generation_cache_path()))
+    backend = open_model(model, purpose="Self targets of SFT")
     requests = [GenerationRequest(messages=[user(p)], n=1, temperature=0.0, max_tokens=SELF_TARGET_TOKENS)
                 for p in prompts]
     outs = backend.generate(requests)

@@ -105,14 +105,16 @@ def split_judges(spec: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def make_judges(config, generator: Backend | None = None) -> list[Judge]:
-    """The judges a safety config names, each judge model opened through ``open_model`` (a judge
-    model equal to the generator, same string and arguments, is the generator itself)."""
+def make_judges(spec: str | Sequence[str], judge_args: dict[str, Any] | None = None, cache: bool = True,
+                generator: Backend | None = None, generator_model: str = "",
+                generator_args: dict[str, Any] | None = None) -> list[Judge]:
+    """The judges named in ``spec``, each judge model opened through ``open_model`` (a judge model
+    equal to the generator, same string and arguments, is the generator itself)."""
     import importlib
 
     from medtrust.studies import open_component
     judges: list[Judge] = []
-    for name in split_judges(config.judge):
+    for name in split_judges(spec):
         kind = judge_kind(name)
         module, _, cls_name = kind.cls.partition(":")
         cls = getattr(importlib.import_module(module), cls_name)
@@ -120,7 +122,8 @@ def make_judges(config, generator: Backend | None = None) -> list[Judge]:
             judges.append(cls())
             continue
         model = name.partition("/")[2]
-        backend = open_component(model, config.judge_args, config, generator, f"The judge '{name}'")
+        backend = open_component(model, judge_args, f"The judge '{name}'", generator, generator_model,
+                                 generator_args, cache)
         judges.append(cls(name, backend, model) if kind.prefix == "llamaguard" else cls(name, backend))
     return judges
 
