@@ -104,24 +104,32 @@ class Scripted(Entailment):
         return out_l, out_p
 
 
+def hallucination_record(low: tuple[str, list[float]], answers: list[tuple[str, list[float]]]):
+    """A hallucination record of the question "Is it?" (gold "yes") with these answers."""
+    from medtrust.data.schema import Sample
+    from medtrust.hallucination.study import HallucinationExtras, HallucinationRecord
+    from medtrust.runs.records import Output
+    sample = Sample(id="q1", question="Is it?", answer="yes", answer_type="short")
+    return HallucinationRecord(id="q1", sample_id="q1", sample=sample,
+                               outputs=[Output(text=t, token_logprobs=lp) for t, lp in answers],
+                               extras=HallucinationExtras(low_t_answer=Output(text=low[0], token_logprobs=low[1])))
+
+
 def test_score_records_on_a_scripted_method():
     from medtrust.hallucination.scoring import score_records
     lp = {"yes": [math.log(0.5)], "Yes.": [math.log(0.3)], "no": [math.log(0.2)]}
-    record = {"id": "q1", "question": "Is it?", "gold": "yes", "answer": "yes", "answer_type": "short",
-              "aliases": [], "choices": None, "metadata": {},
-              "low_t_answer": {"text": "yes", "token_logprobs": lp["yes"]},
-              "answers": [{"text": t, "token_logprobs": lp[t]} for t in ["yes", "Yes.", "no", "yes"]]}
+    record = hallucination_record(("yes", lp["yes"]), [(t, lp[t]) for t in ["yes", "Yes.", "no", "yes"]])
     method = Scripted({("yes", "Yes."): E, ("Yes.", "yes"): E})
     [out] = score_records([record], method)
     assert method.asked == [["yes", "Yes.", "no"]]  # duplicates removed before the method sees them
-    assert [a["cluster"] for a in out["answers"]] == [0, 0, 1, 0]
-    assert out["low_t_answer"]["cluster"] == 0
-    assert out["correct"] is True
+    assert out.extras.clusters == [0, 0, 1, 0]
+    assert out.extras.low_t_cluster == 0
+    assert out.scores["correct"] is True
     # p = [.5, .3, .2, .5] / 1.5 -> clusters [1.3/1.5, 0.2/1.5]
     p = np.array([1.3, 0.2]) / 1.5
-    assert out["scores"]["semantic_entropy"] == pytest.approx(float(-(p * np.log(p)).sum()))
-    assert out["scores"]["num_clusters"] == 2.0
-    assert out["scores"]["p_true"] is None  # not asked for in this record
+    assert out.scores["semantic_entropy"] == pytest.approx(float(-(p * np.log(p)).sum()))
+    assert out.scores["num_clusters"] == 2.0
+    assert out.scores["p_true"] is None  # not asked for in this record
 
 
 # ------------------------------------------------------------------ matrices asked only in part
@@ -209,20 +217,17 @@ def test_a_partial_matrix_is_saved_and_completed_on_rescore():
     from medtrust.hallucination.scoring import score_records
     texts = ["yes", "Yes.", "no", "maybe"]
     labels = np.array([[E, E, C, N], [E, E, C, N], [C, C, E, N], [N, E, N, E]])
-    record = {"id": "q1", "question": "Is it?", "gold": "yes", "answer": "yes", "answer_type": "short",
-              "aliases": [], "choices": None, "metadata": {},
-              "low_t_answer": {"text": "yes", "token_logprobs": [-0.1]},
-              "answers": [{"text": t, "token_logprobs": [-0.5 - i / 10]} for i, t in enumerate(texts)]}
+    record = hallucination_record(("yes", [-0.1]), [(t, [-0.5 - i / 10]) for i, t in enumerate(texts)])
     method = ScriptedPairs(texts, labels)
     [part] = score_records([copy.deepcopy(record)], method, estimators=["semantic_entropy", "num_clusters"])
     assert len(method.asked) == 6 + 1  # each pair one way, "Yes." -> "yes" because "yes" -> "Yes." entails
-    assert set(part["scores"]) == {"semantic_entropy", "num_clusters"}
-    saved = part["entailment_matrix"]
+    assert set(part.scores) == {"correct", "semantic_entropy", "num_clusters"}
+    saved = part.extras.entailment_matrix
     assert saved["labels"][1][0] == E and saved["labels"][2][0] == -1 and saved["p_entail"][2][0] is None
     method.asked.clear()
     [again] = score_records([part], method, estimators=["semantic_entropy", "eigenvalue"])
     assert len(method.asked) == 12 - 7
     [scratch] = score_records([copy.deepcopy(record)], ScriptedPairs(texts, labels))
-    assert again["scores"]["eigenvalue"] == scratch["scores"]["eigenvalue"]
-    assert again["scores"]["semantic_entropy"] == scratch["scores"]["semantic_entropy"]
-    assert again["entailment_matrix"] == scratch["entailment_matrix"]
+    assert again.scores["eigenvalue"] == scratch.scores["eigenvalue"]
+    assert again.scores["semantic_entropy"] == scratch.scores["semantic_entropy"]
+    assert again.extras.entailment_matrix == scratch.extras.entailment_matrix

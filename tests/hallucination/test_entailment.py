@@ -15,7 +15,6 @@ from medtrust.hallucination.entailment import (
     ExactEntailment,
     NLIEntailment,
     nli_label_map,
-    parse_yes_no,
     resolve_entailment,
 )
 
@@ -133,13 +132,9 @@ def test_embedding_path_with_the_embedded_model():
 def test_exact_and_parsers():
     [m] = ExactEntailment().matrices([("Q", ["Vitamin C.", "vitamin c", "vitamin D"])])
     assert m.labels.tolist() == [[2, 2, 1], [2, 2, 1], [1, 1, 2]]
-    assert parse_yes_no("Yes, they do.") is True
-    assert parse_yes_no("No.") is False
-    assert parse_yes_no("I cannot tell") is None
-    with pytest.raises(MedtrustError):
-        resolve_entailment("bert")
-    with pytest.raises(MedtrustError):
-        resolve_entailment("embedding:x")
+    for bad in ("bert", "embedding:x", "nli", "nli/", "llm", "exact:1", "embedding/x", ""):
+        with pytest.raises(MedtrustError, match="entailment method|number after"):
+            resolve_entailment(bad)
 
 
 class ScriptedBackend:
@@ -178,15 +173,19 @@ def test_llm_entailment_one_call_per_batch_and_symmetric_pairs():
     assert backend.calls == 1 and len(backend.prompts) == 4  # all cached: no call at all
 
 
-def test_llm_judge_grades_with_the_reference_prompt(monkeypatch):
-    from medtrust.hallucination import entailment
+def test_llm_judge_grades_with_the_reference_prompt():
+    from medtrust.data.schema import Sample
     from medtrust.hallucination.correctness import grade_records
+    from medtrust.hallucination.study import HallucinationExtras, HallucinationRecord
+    from medtrust.runs.records import Output
     backend = ScriptedBackend()
-    monkeypatch.setitem(entailment._CACHE, "llm/scripted", entailment.LLMEntailment("scripted", backend=backend))
-    records = [{"question": "Which vitamin prevents scurvy?", "gold": "vitamin C", "aliases": [],
-                "low_t_answer": {"text": "It is vitamin C."}},
-               {"question": "Which vitamin prevents rickets?", "gold": "vitamin D", "aliases": [],
-                "low_t_answer": {"text": "vitamin K"}},
-               {"question": "Open question", "gold": None, "low_t_answer": {"text": "x"}}]
-    assert grade_records(records, judge="llm/scripted") == [True, False, None]
+
+    def record(i, question, gold, answer):
+        sample = Sample(id=f"q{i}", question=question, answer=gold, answer_type="short" if gold else "open")
+        return HallucinationRecord(id=sample.id, sample_id=sample.id, sample=sample,
+                                   extras=HallucinationExtras(low_t_answer=Output(text=answer)))
+    records = [record(1, "Which vitamin prevents scurvy?", "vitamin C", "It is vitamin C."),
+               record(2, "Which vitamin prevents rickets?", "vitamin D", "vitamin K"),
+               record(3, "Open question", None, "x")]
+    assert grade_records(records, judge=backend) == [True, False, None]
     assert "Within the context of the question" in backend.prompts[0]

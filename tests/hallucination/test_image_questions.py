@@ -7,7 +7,7 @@ import math
 
 from medtrust.hallucination.study import HallucinationConfig, HallucinationStudy
 from medtrust.models.base import Backend
-from medtrust.runs.execute import execute
+from medtrust.pipeline import execute
 
 
 class Recording(Backend):
@@ -31,8 +31,9 @@ def test_semantic_entropy_on_image_questions_sends_the_images(tiny_vlm_path, tmp
     cfg = HallucinationConfig(model=f"hf/{tiny_vlm_path}", dataset="demo-images", limit=3, samples=3, max_tokens=4,
                               estimators=["semantic_entropy", "discrete_semantic_entropy", "num_clusters"],
                               runs_dir=str(tmp_path), cache=False)
-    run = execute(HallucinationStudy(), cfg, progress=False, backend=backend)
-    records = run.samples()
+    study = HallucinationStudy()
+    run = execute(study, cfg, progress=False, backend=backend)
+    records = run.records(study.record_type)
     assert len(records) == 3
     answer_requests = [r for r in backend.requests if r.logprobs and r.max_tokens == 4]
     assert len(answer_requests) == 6  # per question: the low-temperature answer and the 3 samples
@@ -42,11 +43,13 @@ def test_semantic_entropy_on_image_questions_sends_the_images(tiny_vlm_path, tmp
         assert len(images) == 1 and images[0].endswith(".png")
     asked = {req.messages[-1]["content"][0]["image"] for req in answer_requests}
     from medtrust.data.registry import load_dataset
-    assert asked == {s.images[0] for s in load_dataset("demo-images", limit=3)} == {r["images"][0] for r in records}
+    assert asked == {s.images[0] for s in load_dataset("demo-images", limit=3)} == \
+        {r.sample.images[0] for r in records}
     for r in records:
-        assert len(r["answers"]) == 3 and all(len(a["token_logprobs"]) == a["num_tokens"] for a in r["answers"])
-        clusters = [a["cluster"] for a in r["answers"]]
-        assert r["scores"]["num_clusters"] == len(set(clusters))
+        assert r.prompt[-1]["content"][0]["image"] == r.sample.images[0]
+        assert len(r.outputs) == 3 and all(len(a.token_logprobs) == len(a.token_ids) for a in r.outputs)
+        clusters = r.extras.clusters
+        assert r.scores["num_clusters"] == len(set(clusters))
         counts = [clusters.count(c) / 3 for c in set(clusters)]
-        assert math.isclose(r["scores"]["discrete_semantic_entropy"], -sum(p * math.log(p) for p in counts))
-        assert r["scores"]["semantic_entropy"] >= 0.0
+        assert math.isclose(r.scores["discrete_semantic_entropy"], -sum(p * math.log(p) for p in counts))
+        assert r.scores["semantic_entropy"] >= 0.0

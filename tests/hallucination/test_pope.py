@@ -18,9 +18,9 @@ from medtrust.hallucination.pope import (
     build_probes,
     draw_negatives,
     object_statistics,
-    parse_yes_no,
     pope_metrics,
     probe_sample,
+    read_answer,
 )
 
 # frequency: car 2, cat 2, dog 2, bird 1, tree 1
@@ -110,7 +110,7 @@ def test_images_are_collected_from_rows_and_probes_become_samples():
     ("Nothing like it", "unparsed"), ("The star is visible.", "yes"), ("The star is not visible", "no"),
     ("Not in this image", "no")])
 def test_answers_are_parsed(text, expected):
-    assert parse_yes_no(text) == expected
+    assert read_answer(text) == expected
 
 
 def test_metrics_match_hand_computed_values_and_sklearn():
@@ -165,16 +165,19 @@ def test_pope_end_to_end_on_a_tiny_vlm(cli, tiny_vlm_path, tmp_path):
     ks = [min(3, len(img.objects), len(vocabulary - set(img.objects))) for img in images]
     assert len(records) == 3 * 2 * sum(ks)
     for r in records:
-        assert set(r) >= {"image", "object", "split", "label", "response", "parsed"}
-        assert r["parsed"] in ("yes", "no", "unparsed") and r["parsed"] == parse_yes_no(r["response"])
-        objects = next(img.objects for img in images if img.image == r["image"])
-        assert (r["object"] in objects) == (r["label"] == "yes")
+        meta, parsed = r["sample"]["metadata"], r["scores"]["parsed"]
+        assert set(meta) >= {"image_id", "object", "split", "label"} and r["variant"] is None
+        assert parsed in ("yes", "no", "unparsed") and parsed == read_answer(r["outputs"][0]["text"])
+        assert r["prompt"][0]["content"][0] == {"type": "image", "image": r["sample"]["images"][0]}
+        objects = next(img.objects for img in images if img.image == r["sample"]["images"][0])
+        assert (meta["object"] in objects) == (r["sample"]["answer"] == "yes") == (meta["label"] == "yes")
     results = json.loads((run / "results.json").read_text())["metrics"]
     for split in ("random", "popular", "adversarial"):
-        rows = [r for r in records if r["split"] == split]
-        again = pope_metrics([r["label"] for r in rows], [r["parsed"] for r in rows])
+        rows = [r for r in records if r["sample"]["metadata"]["split"] == split]
+        again = pope_metrics([r["sample"]["answer"] for r in rows], [r["scores"]["parsed"] for r in rows])
         assert results[split]["accuracy"] == again["accuracy"]
-        assert results[split]["yes_ratio"]["value"] == pytest.approx(np.mean([r["parsed"] == "yes" for r in rows]))
+        assert results[split]["yes_ratio"]["value"] == pytest.approx(
+            np.mean([r["scores"]["parsed"] == "yes" for r in rows]))
     report = (run / "report.html").read_text()
     assert "POPE: splits x metrics" in report and "adversarial" in report
 

@@ -8,7 +8,7 @@ import pytest
 
 from medtrust.hallucination.estimators import ESTIMATORS
 from medtrust.hallucination.study import HallucinationConfig, HallucinationStudy
-from medtrust.runs.execute import execute, rescore
+from medtrust.pipeline import execute, rescore
 from medtrust.runs.folder import RunFolder
 
 pytestmark = pytest.mark.integration

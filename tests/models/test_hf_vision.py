@@ -8,7 +8,7 @@ from PIL import Image
 
 from medtrust.errors import CapabilityError, MedtrustError
 from medtrust.models.base import Capability, GenerationRequest
-from medtrust.models.capabilities import require
+from medtrust.models.open import require
 from medtrust.models.hf_vision import HFVisionBackend, hf_chat_messages
 from medtrust.models.registry import resolve
 
@@ -25,12 +25,12 @@ def image_question(img, text="What colour is the square?"):
 def test_a_vision_language_folder_resolves_to_the_vision_backend(vlm):
     assert isinstance(vlm, HFVisionBackend)
     assert Capability.IMAGES in vlm.capabilities and Capability.LOGPROBS in vlm.capabilities
-    require(vlm, {Capability.IMAGES}, "POPE probing")  # no error
+    require(vlm.name, vlm.capabilities, {Capability.IMAGES}, "POPE probing")  # no error
 
 
 def test_text_models_lack_images_and_say_which_backend_has_them(embedded):
     with pytest.raises(CapabilityError, match="vision-language"):
-        require(embedded, {Capability.IMAGES}, "POPE probing")
+        require(embedded.name, embedded.capabilities, {Capability.IMAGES}, "POPE probing")
     with pytest.raises(MedtrustError, match="text-only"):
         embedded.generate([GenerationRequest(messages=image_question(Image.new("RGB", (8, 8))))])
 

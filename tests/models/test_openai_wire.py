@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
-from medtrust.models.base import GenerationRequest
+from medtrust.models.base import GenerationRequest, server_seed
 from medtrust.models.images import data_url_to_image
 from medtrust.models.openai_api import OpenAIBackend
 
@@ -63,15 +63,17 @@ def test_images_travel_as_data_urls_with_the_text(recorder, tmp_path):
     msgs = [{"role": "system", "content": "Be brief."},
             {"role": "user", "content": [{"type": "image", "image": str(path)},
                                          {"type": "text", "text": "What colour is it?"}]}]
-    out = backend.generate([GenerationRequest(messages=msgs, n=2, temperature=0.7, max_tokens=5, logprobs=True,
-                                              seed=3, stop=("\n",))])
+    request = GenerationRequest(messages=msgs, n=2, temperature=0.7, max_tokens=5, logprobs=True, seed=3,
+                                stop=("\n",))
+    out = backend.generate([request])
     assert [c.text for c in out[0]] == ["a red square 0", "a red square 1"]
     assert out[0][0].token_logprobs == [-0.5]
     (sent,) = bodies
     assert sent["path"] == "/v1/chat/completions" and sent["auth"] == "Bearer k1"
     body = sent["body"]
     assert body["model"] == "vlm" and body["n"] == 2 and body["temperature"] == 0.7 and body["max_tokens"] == 5
-    assert body["seed"] == 3 and body["stop"] == ["\n"] and body["logprobs"] is True
+    # the seed of a sampled request is its first sample's own (server_seed of seed 3, the prompt, the settings)
+    assert body["seed"] == server_seed(request, 0) and body["stop"] == ["\n"] and body["logprobs"] is True
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
     image_part, text_part = body["messages"][1]["content"]
     assert text_part == {"type": "text", "text": "What colour is it?"}

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from medtrust.errors import MedtrustError
-from medtrust.models.base import Capability, GenerationRequest, LoglikRequest
+from medtrust.models.base import Capability, GenerationRequest, LoglikRequest, server_seed
 from medtrust.models.images import data_url_to_image
 from medtrust.models.registry import resolve
 from medtrust.models.vllm import (
@@ -213,10 +213,14 @@ def test_backend_wiring(stand_in_vllm):
     done = []
     out = backend.generate(requests, progress=done.append)
     assert done == [2, 1]  # chunks of 2 requests
-    assert [[c.text for c in cs] for cs in out] == [["answer 1.0"], ["answer 1.1"] * 3, ["answer 2.0"] * 2]
+    # a sampled request is sent as one request per sample, each with its own seed (greedy ones stay whole)
+    assert [[c.text for c in cs] for cs in out] == [["answer 1.0"], ["answer 1.1", "answer 1.2", "answer 1.3"],
+                                                    ["answer 2.0"] * 2]
     assert out[0][0].token_ids == [10] and out[0][0].token_logprobs == [-0.5]
     (conversations, params), _ = backend.llm.calls
-    assert params[1] == {"n": 3, "temperature": 1.0, "top_p": 1.0, "max_tokens": 256, "seed": 5}
+    seeds = [server_seed(requests[1], k) for k in range(3)]
+    assert params[1:4] == [{"n": 1, "temperature": 1.0, "top_p": 1.0, "max_tokens": 256, "seed": s} for s in seeds]
+    assert len(set(seeds)) == 3 and "seed" not in params[0]
     part = conversations[0][0]["content"][1]
     assert part["type"] == "image_url"
     assert data_url_to_image(part["image_url"]["url"]).getpixel((0, 0)) == (200, 10, 10)

@@ -10,7 +10,7 @@ from medtrust.reasoning.faithfulness import (
     reasoning_trace,
 )
 from medtrust.reasoning.study import ReasoningConfig, ReasoningStudy
-from medtrust.runs.execute import execute
+from medtrust.pipeline import execute
 
 TRACE = "The ECG shows peaked T waves. This means potassium is high. So it is hyperkalaemia."
 
@@ -42,9 +42,13 @@ def test_early_answering_on_a_scripted_backend(tmp_path, scripted):
     backend = scripted()
     cfg = ReasoningConfig(dataset="demo-mcq", limit=2, strategies="cot", runs_dir=str(tmp_path), cache=False)
     run = execute(ReasoningStudy(), cfg, backend=backend, progress=False)
-    recs = run.samples()
-    assert [r["id"] for r in recs] == ["mcq-001::cot", "mcq-002::cot"]
-    early = recs[0]["early"]
+    from medtrust.reasoning.study import ReasoningRecord
+    recs = run.records(ReasoningRecord)
+    assert [r.id for r in recs] == ["mcq-001::cot", "mcq-002::cot"]
+    saved = recs[0].extras.early  # what generate saved: the cut points and the forced answers
+    assert [p["kept"] for p in saved["points"]] == [0, 4, 8, 11, 15] and set(saved["points"][0]) == {
+        "fraction", "kept", "output"}
+    early = recs[0].scores["early"]  # what score made of them
     assert early["unit"] == "words" and early["full_answer"] == "C"
     assert [p["kept"] for p in early["points"]] == [0, 4, 8, 11, 15]
     assert [p["answer"] for p in early["points"]] == ["A", "A", "A", "C", "C"]
@@ -73,7 +77,7 @@ def test_early_limit_counts_chains_per_strategy_across_batches_and_resume(tmp_pa
     cfg = ReasoningConfig(dataset="demo-mcq", limit=5, strategies="cot", runs_dir=str(tmp_path), cache=False,
                           batch_size=2, early_limit=3)
     run = execute(ReasoningStudy(), cfg, backend=scripted(), progress=False)
-    with_early = [r["id"] for r in run.samples() if r.get("early")]
+    with_early = [r["id"] for r in run.samples() if r["extras"].get("early")]
     assert with_early == ["mcq-001::cot", "mcq-002::cot", "mcq-003::cot"]
     assert run.results["metrics"]["cot"]["early_answering"]["aoc"]["n"] == 3
     from medtrust.reasoning.study import early_limit

@@ -27,7 +27,9 @@ def test_medmcqa_format():
 
 def test_mmlu_format_has_the_subject_description():
     q = MCQ.model_copy(update={"question": "  Which ion?\n"})
-    ctx, _ = harness_request(q, "mmlu-medical")
+    from medtrust.data.registry import get_spec
+    assert get_spec("mmlu-medical").harness_task == "mmlu" and get_spec("medqa").harness_metrics == ("acc", "acc_norm")
+    ctx, _ = harness_request(q, get_spec("mmlu-medical").harness_task)
     assert ctx == ("The following are multiple choice questions (with answers) about clinical knowledge.\n\n"
                    "Which ion?\nA. Na\nB. K\nC. Ca\nD. Mg\nAnswer:")
 

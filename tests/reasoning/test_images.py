@@ -8,7 +8,7 @@ from medtrust.data.registry import load_dataset
 from medtrust.models.base import Backend, Capability, Completion
 from medtrust.reasoning.grading import short_answer_matches
 from medtrust.reasoning.study import ReasoningConfig, ReasoningStudy
-from medtrust.runs.execute import execute
+from medtrust.pipeline import execute
 
 # The first 4 demo-images questions (seed 0, test split) are about img-000: presence of a triangle
 # (gold "yes"), number of triangles (gold "1"), colour the arrow points at (gold "blue") and the
@@ -68,13 +68,15 @@ def test_image_questions_are_asked_with_the_image_and_graded(tmp_path):
     cfg = ReasoningConfig(dataset="demo-images", limit=4, strategies="direct,cot", runs_dir=str(tmp_path),
                           cache=False)
     run = execute(ReasoningStudy(), cfg, backend=backend, progress=False)
-    records = {r["id"]: r for r in run.samples()}
+    from medtrust.reasoning.study import ReasoningRecord
+    typed = {r.id: r for r in run.records(ReasoningRecord)}
+    records = {i: r.scores for i, r in typed.items()}
     assert len(records) == 8
-    for rec in records.values():
-        kind = rec["sample_id"].removeprefix("img-test-000-")
-        assert rec["images"] == samples[rec["sample_id"]].images and rec["images"][0].endswith("img-000.png")
-        assert _images(rec["prompt"][-1]) == rec["images"]
-        assert rec["correct"] is RIGHT[(kind, rec["strategy"])], rec["id"]
+    for rec in typed.values():
+        kind = rec.sample_id.removeprefix("img-test-000-")
+        assert rec.sample.images == samples[rec.sample_id].images and rec.sample.images[0].endswith("img-000.png")
+        assert _images(rec.prompt[-1]) == rec.sample.images
+        assert rec.scores["correct"] is RIGHT[(kind, rec.variant)], rec.id
     # option letters of the yes/no question map to its choices; short answers read the answer line
     assert records["img-test-000-presence::direct"]["extracted"] == "no"
     assert records["img-test-000-presence::cot"]["extracted"] == "yes"
@@ -107,16 +109,17 @@ def test_tiny_vision_model_end_to_end_with_thumbnails(cli, tmp_path, tiny_vlm_pa
     assert code == 0, err
     (run,) = tmp_path.iterdir()
     records = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
-    assert sorted(r["strategy"] for r in records) == ["cot"] * 4 + ["direct"] * 4
-    image = records[0]["images"][0]
+    assert sorted(r["variant"] for r in records) == ["cot"] * 4 + ["direct"] * 4
+    image = records[0]["sample"]["images"][0]
     for r in records:
-        assert r["images"] == [image] and _images(r["prompt"][-1]) == [image]
-        assert 1 <= r["output_tokens"] <= (4 if r["strategy"] == "direct" else 6)
+        s, gold = r["scores"], r["sample"]["answer"]
+        assert r["sample"]["images"] == [image] and _images(r["prompt"][-1]) == [image]
+        assert 1 <= s["output_tokens"] <= (4 if r["variant"] == "direct" else 6)
         # the random model's outputs are graded by the same rules as any text
-        if r["answer_type"] == "yes_no":
-            assert r["correct"] == (r["extracted"] == r["gold"])
+        if r["sample"]["answer_type"] == "yes_no":
+            assert s["correct"] == (s["extracted"] == gold)
         else:
-            assert r["correct"] == (r["extracted"] is not None and short_answer_matches(r["extracted"], [r["gold"]]))
+            assert s["correct"] == (s["extracted"] is not None and short_answer_matches(s["extracted"], [gold]))
     thumbs = json.loads((run / "report.html").read_text().split('id="thumbs-data">')[1].split("</script>")[0])
     assert list(thumbs) == [image] and thumbs[image].startswith("data:image/")
 

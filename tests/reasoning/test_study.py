@@ -7,8 +7,8 @@ import pytest
 
 from medtrust.errors import Interrupted
 from medtrust.models.base import Completion
-from medtrust.reasoning.study import ReasoningConfig, ReasoningStudy
-from medtrust.runs.execute import execute, rescore
+from medtrust.pipeline import execute, rescore
+from medtrust.reasoning.study import ReasoningConfig, ReasoningRecord, ReasoningStudy
 from medtrust.runs.folder import RunFolder
 
 GOLD = {"mcq-001": "C", "mcq-002": "D", "mcq-003": "D", "mcq-004": "A"}
@@ -19,14 +19,21 @@ def run_study(tmp_path, backend, **kw):
     return execute(ReasoningStudy(), cfg, backend=backend, progress=False)
 
 
+def records(run) -> list[ReasoningRecord]:
+    return run.records(ReasoningRecord)
+
+
 def test_records_per_question_and_strategy(tmp_path, scripted):
     backend = scripted(sc_script=[("C", -1.0), ("B", -2.0), ("C", -3.0)])
     run = run_study(tmp_path, backend, limit=4, strategies="direct,cot,sc:3")
-    recs = {r["id"]: r for r in run.samples()}
+    recs = {r.id: r for r in records(run)}
     assert sorted(recs) == sorted(f"{q}::{s}" for q in GOLD for s in ("direct", "cot", "sc:3"))
     for q, gold in GOLD.items():
         d, c, sc = recs[f"{q}::direct"], recs[f"{q}::cot"], recs[f"{q}::sc:3"]
-        assert (d["strategy"], d["extracted"], d["gold"], d["correct"]) == ("direct", "C", gold, gold == "C")
+        assert (d.variant, d.sample_id, d.sample.answer) == ("direct", q, gold)
+        assert d.outputs[0].text == "C" and d.extras.kind == "direct" and d.prompt[-1]["role"] == "user"
+        d, c, sc = d.scores, c.scores, sc.scores
+        assert (d["extracted"], d["correct"]) == ("C", gold == "C")
         assert d["trace"] is None and d["output_tokens"] == 1
         assert c["trace"] == "The ECG shows peaked T waves. This means potassium is high. So it is hyperkalaemia."
         assert c["trace_tokens"] == 15 and c["output_tokens"] == 25 and c["logprob"] == pytest.approx(-7.5)
@@ -49,7 +56,7 @@ def test_records_per_question_and_strategy(tmp_path, scripted):
 def test_self_consistency_tie_is_broken_by_log_probability_and_reported(tmp_path, scripted):
     backend = scripted(sc_script=[("A", -5.0), ("C", -2.0)])
     run = run_study(tmp_path, backend, limit=1, strategies="sc:2", faithfulness=False)
-    rec = run.samples()[0]
+    rec = records(run)[0].scores
     assert rec["vote"]["tie"] is True and rec["vote"]["tie_break"] == "logprob"
     assert rec["vote"]["tie_logprobs"] == pytest.approx({"A": -5.0, "C": -2.0})
     assert rec["extracted"] == "C" and rec["correct"] is True
@@ -58,7 +65,7 @@ def test_self_consistency_tie_is_broken_by_log_probability_and_reported(tmp_path
 
 def test_think_strategy_and_provider_reasoning_field(tmp_path, scripted):
     run = run_study(tmp_path, scripted(), limit=1, strategies="think")
-    rec = run.samples()[0]
+    rec = records(run)[0].scores
     assert rec["trace"] == "Peaked T waves: potassium is high." and rec["extracted"] == "C"
     assert rec["early"]["full_answer"] == "C"
 
@@ -67,30 +74,32 @@ def test_think_strategy_and_provider_reasoning_field(tmp_path, scripted):
             return [[Completion(text="The answer is D.", reasoning="Rheumatic fever scars the mitral valve.")]
                     for _ in requests]
     run = run_study(tmp_path, Reasoner(), limit=2, strategies="cot", faithfulness=False)
-    rec = run.samples()[1]
+    rec = records(run)[1]
+    assert rec.outputs[0].reasoning == "Rheumatic fever scars the mitral valve."
+    rec = rec.scores
     assert rec["trace"] == "Rheumatic fever scars the mitral valve." and rec["extracted"] == "D" and rec["correct"]
 
 
 def test_few_shot_cot_uses_the_train_split(tmp_path, scripted):
     backend = scripted()
     run = run_study(tmp_path, backend, limit=1, strategies="few-shot-cot", shots=2, faithfulness=False)
-    rec = run.samples()[0]
-    assert rec["few_shot_source"] == "train split"
-    roles = [m["role"] for m in rec["prompt"]]
+    rec = records(run)[0]
+    assert rec.extras.few_shot_source == "train split"
+    roles = [m["role"] for m in rec.prompt]
     assert roles == ["user", "assistant", "user", "assistant", "user"]
-    assert "Which blood cells are primarily responsible" in rec["prompt"][0]["content"]
-    assert rec["prompt"][1]["content"].endswith("Platelets does.\nAnswer: D")
-    assert rec["prompt"][3]["content"].endswith("Answer: B")
+    assert "Which blood cells are primarily responsible" in rec.prompt[0]["content"]
+    assert rec.prompt[1]["content"].endswith("Platelets does.\nAnswer: D")
+    assert rec.prompt[3]["content"].endswith("Answer: B")
 
 
 def test_chinese_prompts_and_answers(tmp_path, scripted):
     run = run_study(tmp_path, scripted(), limit=1, strategies="direct,cot", lang="zh", faithfulness=False)
-    recs = {r["strategy"]: r for r in run.samples()}
-    assert recs["cot"]["prompt"][-1]["content"].endswith(
+    recs = {r.variant: r for r in records(run)}
+    assert recs["cot"].prompt[-1]["content"].endswith(
         "请逐步思考，然后在最后一行以\"答案：<正确选项的字母>\"的形式给出最终答案。")
-    assert recs["cot"]["extracted"] == "C" and recs["cot"]["correct"]
-    assert recs["cot"]["self_corrections"] == {"等等": 1}
-    assert recs["direct"]["prompt"][-1]["content"].endswith("只回答正确选项的字母，不要解释。")
+    assert recs["cot"].scores["extracted"] == "C" and recs["cot"].scores["correct"]
+    assert recs["cot"].scores["self_corrections"] == {"等等": 1}
+    assert recs["direct"].prompt[-1]["content"].endswith("只回答正确选项的字母，不要解释。")
 
 
 class StopAfter:
@@ -117,6 +126,7 @@ def test_resume_asks_only_what_is_missing(tmp_path, scripted):
     # a half-finished question: only its missing strategy is asked again
     lines = (folder / "samples.jsonl").read_text().splitlines()
     extra = json.loads(lines[0])
+    assert extra["id"] == "mcq-001::direct"
     extra.update(id="mcq-003::direct", sample_id="mcq-003")
     (folder / "samples.jsonl").write_text("\n".join(lines + [json.dumps(extra)]) + "\n")
     backend = scripted()
@@ -124,18 +134,19 @@ def test_resume_asks_only_what_is_missing(tmp_path, scripted):
     asked = [(r.messages[-1]["content"].split("\n")[0], "step by step" in r.messages[-1]["content"])
              for r in backend.requests]
     assert len(asked) == 3 and sum(cot for _, cot in asked) == 2  # mcq-003 cot, mcq-004 direct + cot
-    assert len(run.samples()) == 8
+    assert len(records(run)) == 8
 
 
 def test_loglik_scoring(tmp_path, scripted):
     backend = scripted(loglik_script={4: [-3.0, -1.0, -2.0, -4.0]})
     run = run_study(tmp_path, backend, limit=4, scoring="loglik")
-    recs = run.samples()
-    assert [r["id"] for r in recs] == [f"{q}::loglik" for q in GOLD]
-    r = recs[0]
-    assert r["continuations"] == [" A", " B", " C", " D"] and r["extracted"] == "B" and r["extracted_norm"] == "B"
-    assert r["context"].startswith("Question: Which electrolyte abnormality") and r["context"].endswith("\nAnswer:")
-    assert [x["correct"] for x in recs] == [False, False, False, False]
+    recs = records(run)
+    assert [r.id for r in recs] == [f"{q}::loglik" for q in GOLD]
+    r, ll = recs[0].scores, recs[0].extras.loglik
+    assert ll.continuations == [" A", " B", " C", " D"] and r["extracted"] == "B" and r["extracted_norm"] == "B"
+    assert ll.logprobs == [-3.0, -1.0, -2.0, -4.0] and not recs[0].outputs
+    assert ll.context.startswith("Question: Which electrolyte abnormality") and ll.context.endswith("\nAnswer:")
+    assert [x.scores["correct"] for x in recs] == [False, False, False, False]
     m = run.results["metrics"]["loglik"]
     assert m["accuracy"]["value"] == 0.0 and m["accuracy_norm"]["value"] == 0.0
     assert not [q for q in backend.requests if hasattr(q, "messages")]  # nothing generated
@@ -158,12 +169,12 @@ def test_bad_strategy_is_one_clear_error(cli, tmp_path):
 
 def test_rescore_extracts_again_without_the_model(tmp_path, scripted):
     run = run_study(tmp_path, scripted(), limit=2, strategies="direct", faithfulness=False)
-    records = run.samples()
-    records[1]["raw_output"] = "I think it's D, not C."
-    records[1]["correct"] = False
-    run.rewrite_samples(records)
+    saved = records(run)
+    saved[1].outputs[0].text = "I think it's D, not C."
+    saved[1].scores["correct"] = False
+    run.rewrite_samples(saved)
     new = rescore(ReasoningStudy(), str(run.path), {"runs_dir": str(tmp_path / "re")}, progress=False)
-    rec = {r["id"]: r for r in new.samples()}["mcq-002::direct"]
+    rec = {r.id: r for r in records(new)}["mcq-002::direct"].scores
     assert rec["extracted"] == "D" and rec["correct"] is True
     assert new.results["metrics"]["direct"]["accuracy"]["value"] == 1.0
 

@@ -5,22 +5,29 @@ from __future__ import annotations
 import json
 import re
 
-from medtrust.report.html import fmt_interval, metric_rows, render_report
+from medtrust.report.format import fmt_interval, metric_rows
+from medtrust.report.render import render_report
 from medtrust.runs.folder import RunFolder
 
 
 def make_run(tmp_path):
+    from medtrust.data.schema import Sample
+    from medtrust.runs.generate import GenerateStudy
+    from medtrust.runs.records import Output, Results
+    from medtrust.studies import Unit
     run = RunFolder.create(tmp_path, "generate", "embedded", {"study": "generate", "model": "embedded",
                                                              "dataset": "demo-qa"})
+    study = GenerateStudy()
     run.append([
-        {"id": "q1", "question": "What is <b>aspirin</b>?", "gold": "an NSAID", "completions": [
-            {"text": "An NSAID </script><script>alert(1)</script>", "token_ids": [1, 2, 3],
-             "token_logprobs": [-0.1, -0.2, -0.3], "finish_reason": "stop"}]},
-        {"id": "q2", "question": "Dose of 对乙酰氨基酚?", "gold": "1 g", "completions": [
-            {"text": "1 g", "token_ids": [4], "token_logprobs": [-1.0], "finish_reason": "length"}]},
+        study.record(Unit(Sample(id="q1", question="What is <b>aspirin</b>?", answer="an NSAID")), outputs=[
+            Output(text="An NSAID </script><script>alert(1)</script>", token_ids=[1, 2, 3],
+                   token_logprobs=[-0.1, -0.2, -0.3])]),
+        study.record(Unit(Sample(id="q2", question="Dose of 对乙酰氨基酚?", answer="1 g")), outputs=[
+            Output(text="1 g", token_ids=[4], token_logprobs=[-1.0], finish_reason="length")]),
     ])
-    run.write_results({"n": 2, "metrics": {"accuracy": {"value": 0.5, "ci": [0.1, 0.9], "n": 2},
-                                           "by_split": {"easy": {"value": 1.0, "n": 1}}, "count": 2}})
+    run.write_results(Results(study="generate", status="complete", n=2, expected=2, metrics={
+        "accuracy": {"value": 0.5, "ci": [0.1, 0.9], "n": 2}, "by_split": {"easy": {"value": 1.0, "n": 1}},
+        "count": 2}))
     return run
 
 
@@ -35,8 +42,8 @@ def test_report_is_self_contained_and_holds_everything(tmp_path):
     # the embedded sample data cannot close its script element
     data = re.search(r'<script type="application/json" id="records-data">(.*?)</script>', page, re.S).group(1)
     records = json.loads(data)
-    assert records[0]["completions"][0]["text"].startswith("An NSAID </script>")
-    assert records[1]["question"] == "Dose of 对乙酰氨基酚?"
+    assert records[0]["outputs"][0]["text"].startswith("An NSAID </script>")
+    assert records[1]["sample"]["question"] == "Dose of 对乙酰氨基酚?"
     assert "<b>aspirin</b>" not in page.split('id="rows-data"')[0]  # escaped outside the JSON
     assert 'id="search"' in page
 

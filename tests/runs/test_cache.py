@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medtrust.models.base import GenerationRequest, LoglikRequest
-from medtrust.runs.cache import CachedBackend, GenerationCache, completion_key, identity
+from medtrust.models.cache import CachedBackend, GenerationCache, completion_key, identity
 
 
 def ask(q):

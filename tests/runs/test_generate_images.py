@@ -19,9 +19,9 @@ def test_image_dataset_on_a_vision_model_with_thumbnails(cli, tmp_path, tiny_vlm
     assert code == 0, err
     run = next(tmp_path.iterdir())
     records = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
-    assert all(r["images"] and r["completions"][0]["text"] is not None for r in records)
-    assert records[0]["prompt"][0]["content"][0]["type"] == "image"
+    assert all(r["sample"]["images"] and r["outputs"][0]["text"] is not None for r in records)
+    assert records[0]["prompt"][0]["content"][0] == {"type": "image", "image": records[0]["sample"]["images"][0]}
     page = (run / "report.html").read_text()
     thumbs = json.loads(re.search(r'id="thumbs-data">(.*?)</script>', page, re.S).group(1))
-    assert set(thumbs) == {r["images"][0] for r in records}
+    assert set(thumbs) == {r["sample"]["images"][0] for r in records}
     assert all(v.startswith("data:image/jpeg;base64,") for v in thumbs.values())

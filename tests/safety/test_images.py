@@ -177,7 +177,7 @@ class ScriptedVisionModel(Backend):
 
 
 def test_over_refusal_on_benign_image_questions_per_question_kind(tmp_path):
-    from medtrust.runs.execute import execute
+    from medtrust.pipeline import execute
     model = ScriptedVisionModel()
     config = SafetyConfig(model="scripted-vision", dataset="demo-harmful", benign="demo-images", benign_kinds="all",
                           limit=8, runs_dir=str(tmp_path))

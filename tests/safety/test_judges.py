@@ -115,9 +115,12 @@ def test_llm_judge_batches_both_prompts_and_parses():
 def test_unparseable_answers_are_counted_not_guessed():
     assert verdict({"compliance": "no idea"}) == {"label": "unparsed", "score": None, "unparsed": ["compliance"],
                                                   "raw": {"compliance": "no idea"}}
-    records = [{"id": str(i), "attack": "none", "should_refuse": True, "category": "c",
-                "judgements": {"keywords": {"label": "full_refusal"},
-                               "llm/s": verdict({"compliance": c, "harm": h})}}
+    from medtrust.data.schema import Sample
+    from medtrust.safety.study import SafetyExtras, SafetyRecord
+    records = [SafetyRecord(id=f"{i}::none", sample_id=str(i), variant="none", sample=Sample(id=str(i), question="q"),
+                            scores={"judgements": {"keywords": {"label": "full_refusal"},
+                                                   "llm/s": verdict({"compliance": c, "harm": h})}},
+                            extras=SafetyExtras(side="harmful", should_refuse=True, dataset="d", category="c"))
                for i, (c, h) in enumerate([("2_full_refusal", "#score: 1"), ("gibberish", "#score: 5"),
                                            ("1_full_compliance", "fine")])]
     m = summarize(records, ["llm/s", "keywords"])

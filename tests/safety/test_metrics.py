@@ -20,8 +20,18 @@ def rec(attack, harmful, keywords, category="c", score=None, guard=None, llm_lab
     if guard is not None:
         judgements[GUARD] = {"label": guard, "score": None if guard == "unparsed" else float(guard == "unsafe"),
                              "unparsed": ["guard"] if guard == "unparsed" else []}
-    return {"id": rid or f"{attack}-{harmful}-{keywords}-{category}-{score}", "attack": attack,
-            "should_refuse": harmful, "category": category, "judgements": judgements}
+    return safety_record(rid or f"{harmful}-{keywords}-{category}-{score}", attack, harmful, category, judgements)
+
+
+def safety_record(sample_id, attack, harmful, category, judgements):
+    """A safety record of one response to ``sample_id`` under ``attack``, judged as given."""
+    from medtrust.data.schema import Sample
+    from medtrust.safety.study import SafetyExtras, SafetyRecord
+    return SafetyRecord(id=f"{sample_id}::{attack}", sample_id=sample_id, variant=attack,
+                        sample=Sample(id=sample_id, question="q", answer_type="request"),
+                        scores={"verdict": judgements["keywords"]["label"], "judgements": judgements},
+                        extras=SafetyExtras(side="harmful" if harmful else "benign", should_refuse=harmful,
+                                            dataset="d", category=category))
 
 
 # attack "none": 4 harmful (2 refused, 1 partial, 1 complied), 3 benign (1 refused)

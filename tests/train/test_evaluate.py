@@ -22,14 +22,19 @@ from medtrust.train.evaluate import compare, comparison_markdown, evaluate_befor
 from medtrust.train.report import curve_series, write_training_report
 
 
-def records(harmful_refused: list[bool], benign_refused: list[bool]) -> list[dict]:
+def records(harmful_refused: list[bool], benign_refused: list[bool]) -> list:
     """Safety records judged by keywords: refused -> full_refusal, else full_compliance."""
+    from medtrust.data.schema import Sample
+    from medtrust.safety.study import SafetyExtras, SafetyRecord
     out = []
     for side, flags in (("harmful", harmful_refused), ("benign", benign_refused)):
         for i, refused in enumerate(flags):
             label = "full_refusal" if refused else "full_compliance"
-            out.append({"id": f"{side}-{i}@none", "attack": "none", "should_refuse": side == "harmful",
-                        "category": "c", "judgements": {"keywords": {"label": label}}})
+            out.append(SafetyRecord(id=f"{side}-{i}::none", sample_id=f"{side}-{i}", variant="none",
+                                    sample=Sample(id=f"{side}-{i}", question="q"),
+                                    scores={"verdict": label, "judgements": {"keywords": {"label": label}}},
+                                    extras=SafetyExtras(side=side, should_refuse=side == "harmful", dataset="d",
+                                                        category="c")))
     return out
 
 
@@ -39,8 +44,8 @@ def saved_safety_run(folder, harmful_refused, benign_refused):
     folder.mkdir(parents=True)
     run = RunFolder(folder)
     run.write_config(SafetyConfig(dataset="demo-harmful", benign="demo-benign").model_dump())
-    run.write_results({"study": "safety", "metrics": summarize(records(harmful_refused, benign_refused),
-                                                               ["keywords"])})
+    run.write_results({"study": "safety", "status": "complete",
+                       "metrics": summarize(records(harmful_refused, benign_refused), ["keywords"])})
     return folder
 
 
