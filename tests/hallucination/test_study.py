@@ -7,7 +7,7 @@ import json
 import pytest
 
 from medtrust.hallucination.estimators import ESTIMATORS
-from medtrust.hallucination.study import HallucinationConfig, HallucinationStudy
+from medtrust.hallucination.study import HallucinationConfig, HallucinationRecord, HallucinationStudy
 from medtrust.pipeline import execute, rescore
 from medtrust.runs.folder import RunFolder
 
@@ -23,16 +23,19 @@ def small_run(tmp_path_factory, embedded):
 
 
 def test_saved_records_hold_what_the_issue_lists(small_run):
-    records = small_run.samples()
-    assert [r["role"] for r in records].count("train") == 6 and len(records) == 10
+    records = small_run.records(HallucinationRecord)
+    assert [r.extras.role for r in records].count("train") == 6 and len(records) == 10
     for r in records:
-        assert r["question"] and r["gold"] and "low_t_answer" in r and len(r["answers"]) == 3
-        for a in r["answers"]:
-            assert len(a["token_logprobs"]) == a["num_tokens"] and isinstance(a["cluster"], int)
-        assert set(r["scores"]) == set(ESTIMATORS)
-        assert (r["scores"]["verbalized_confidence"] is None) == (r.get("confidence") is None)
-        assert r["hidden"] and RunFolder(small_run.path).load_arrays(r["hidden"])["slt"].shape == (31, 576)
-        assert r["p_true_method"] == "loglik" and r["p_true_logprob"] < 0
+        x = r.extras
+        assert r.sample.question and r.sample.answer_text() and x.low_t_answer.text is not None
+        assert len(r.outputs) == 3 and len(x.clusters) == 3 and all(isinstance(c, int) for c in x.clusters)
+        assert r.prompt and r.prompt[-1]["role"] == "user" and r.sample.question in r.prompt[-1]["content"]
+        for a in [*r.outputs, x.low_t_answer]:
+            assert len(a.token_logprobs) == len(a.token_ids)
+        assert set(r.scores) == {"correct", *ESTIMATORS}
+        assert (r.scores["verbalized_confidence"] is None) == (x.confidence is None)
+        assert x.hidden and RunFolder(small_run.path).load_arrays(x.hidden)["slt"].shape == (31, 576)
+        assert x.p_true_method == "loglik" and x.p_true_logprob < 0
     results = small_run.results["metrics"]
     assert results["questions"]["value"] == 4 and results["probe"]["train_rows"]["value"] == 6
     assert set(results["estimators"]) >= {"semantic_entropy", "sep", "p_true", "eigenvalue"}
@@ -40,12 +43,12 @@ def test_saved_records_hold_what_the_issue_lists(small_run):
 
 def test_rescore_with_the_same_settings_reproduces_the_scores_exactly(small_run, tmp_path):
     again = rescore(HallucinationStudy(), str(small_run.path), {"runs_dir": str(tmp_path)}, progress=False)
-    before = {r["id"]: r for r in small_run.samples()}
-    for r in again.samples():
-        assert r["scores"] == before[r["id"]]["scores"]
-        assert [a["cluster"] for a in r["answers"]] == [a["cluster"] for a in before[r["id"]]["answers"]]
-        assert r["correct"] == before[r["id"]]["correct"]
-    assert again.results["metrics"]["estimators"] == small_run.results["metrics"]["estimators"]
+    before = {r.id: r for r in small_run.records(HallucinationRecord)}
+    for r in again.records(HallucinationRecord):
+        assert r.scores == before[r.id].scores
+        assert r.extras.clusters == before[r.id].extras.clusters
+        assert r.outputs == before[r.id].outputs
+    assert again.results["metrics"] == small_run.results["metrics"]
 
 
 def test_rescore_with_another_entailment_through_the_cli(small_run, tmp_path, cli):
@@ -56,15 +59,15 @@ def test_rescore_with_another_entailment_through_the_cli(small_run, tmp_path, cl
     config = folder.config
     assert config["entailment"] == "exact" and config["lenient"] is True
     assert config["rescored_from"] == str(small_run.path)
-    for r in folder.samples():
-        texts = [a["text"] for a in r["answers"]]
-        from medtrust.hallucination.correctness import normalize_answer
+    for r in folder.records(HallucinationRecord):
+        texts = [a.text for a in r.outputs]
+        from medtrust.text import normalize_answer
         # exact match: answers share a cluster exactly when their normalised texts are equal
         for i in range(len(texts)):
             for j in range(len(texts)):
                 same = normalize_answer(texts[i]) == normalize_answer(texts[j])
-                assert (r["answers"][i]["cluster"] == r["answers"][j]["cluster"]) == same
-        assert r["entailment_matrix"]["method"] == "exact"
+                assert (r.extras.clusters[i] == r.extras.clusters[j]) == same
+        assert r.extras.entailment_matrix["method"] == "exact" and r.extras.entailment == "exact"
     # the terminal gets accuracy and the estimator table, every cell as results.json holds it
     def cell(m):
         if m["value"] is None:

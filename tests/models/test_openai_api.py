@@ -50,7 +50,7 @@ def test_n_samples_fall_back_to_repeated_calls(llama_server):
     [samples] = backend.generate([GenerationRequest(QUESTION, n=3, temperature=1.0, max_tokens=12, seed=7)])
     assert len(samples) == 3
     assert backend._n_supported is False  # llama.cpp ignored n=3 and answered one choice
-    # the repeated calls vary the seed (7, 8, 9), so the samples are not one sample three times
+    # each repeated call sends its own sample seed (server_seed), so the samples are not one sample three times
     assert len({s.text for s in samples}) > 1
     # with the fallback remembered, another request still gets its n samples, in order
     out = backend.generate([GenerationRequest(QUESTION, n=2, temperature=0, max_tokens=6),

@@ -28,8 +28,15 @@ pytestmark = pytest.mark.integration
 LIMIT = 2
 
 
-def lines(folder: Path) -> list[dict]:
-    return [json.loads(x) for x in (folder / "samples.jsonl").read_text().splitlines()]
+def lines(folder: Path) -> list:
+    from medtrust.safety.study import SafetyRecord
+    return [SafetyRecord.model_validate_json(x) for x in (folder / "samples.jsonl").read_text().splitlines()]
+
+
+def sent_images(record) -> list[str]:
+    """The images a record's prompt sent, as saved (the report's thumbnails)."""
+    from medtrust.report.render import record_images
+    return record_images(record.model_dump())
 
 
 def benign_clinical(limit: int) -> list:
@@ -69,36 +76,37 @@ def vlm_run(tmp_path_factory, tiny_vlm_path):
 
 def test_records_name_every_image_sent_and_figstep_images_are_in_the_run_folder(vlm_run):
     folder, _, _ = vlm_run
-    records = {r["id"]: r for r in lines(folder)}
+    records = {r.id: r for r in lines(folder)}
     harmful = load_dataset("demo-harmful", limit=LIMIT)
     benign = benign_clinical(LIMIT)
-    assert sorted(records) == sorted(f"{s.id}@{a}" for s in harmful + benign for a in ("none", "figstep"))
+    assert sorted(records) == sorted(f"{s.id}::{a}" for s in harmful + benign for a in ("none", "figstep"))
     for s in harmful:
-        plain, fig = records[f"{s.id}@none"], records[f"{s.id}@figstep"]
-        assert plain["images"] == [] and plain["prompt"] == [{"role": "user", "content": s.question}]
-        assert fig["images"] == [f"images/{s.id}-figstep.png"] == [fig["image"]]
-        assert fig["prompt"][0]["content"] == [{"type": "image", "image": fig["image"]},
-                                               {"type": "text", "text": FIGSTEP_PROMPT["en"]}]
+        plain, fig = records[f"{s.id}::none"], records[f"{s.id}::figstep"]
+        assert sent_images(plain) == [] and plain.prompt == [{"role": "user", "content": s.question}]
+        assert sent_images(fig) == [f"images/{s.id}-figstep.png"] == [fig.extras.attack_image]
+        assert fig.prompt[0]["content"] == [{"type": "image", "image": fig.extras.attack_image},
+                                            {"type": "text", "text": FIGSTEP_PROMPT["en"]}]
     for s in benign:
         scan = s.images[0]
-        plain, fig = records[f"{s.id}@none"], records[f"{s.id}@figstep"]
+        plain, fig = records[f"{s.id}::none"], records[f"{s.id}::figstep"]
         for r in (plain, fig):
-            assert (r["side"], r["should_refuse"], r["dataset"]) == ("benign", False, "demo-images")
-            assert (r["request"], r["answer"], r["category"]) == (s.question, s.answer, "benign-clinical")
-        assert plain["images"] == [scan] and plain["image"] is None
-        assert plain["prompt"][0]["content"] == [{"type": "image", "image": scan},
-                                                 {"type": "text", "text": s.question}]
-        assert fig["images"] == [scan, f"images/{s.id}-figstep.png"]
-        assert [p.get("image") for p in fig["prompt"][0]["content"]] == [*fig["images"], None]
+            x = r.extras
+            assert (x.side, x.should_refuse, x.dataset, x.category) == ("benign", False, "demo-images",
+                                                                        "benign-clinical")
+            assert r.sample == s
+        assert sent_images(plain) == [scan] and plain.extras.attack_image is None
+        assert plain.prompt[0]["content"] == [{"type": "image", "image": scan}, {"type": "text", "text": s.question}]
+        assert sent_images(fig) == [scan, f"images/{s.id}-figstep.png"]
+        assert [p.get("image") for p in fig.prompt[0]["content"]] == [*sent_images(fig), None]
     for r in records.values():
-        if r["image"]:
-            with Image.open(folder / r["image"]) as img:
+        if r.extras.attack_image:
+            with Image.open(folder / r.extras.attack_image) as img:
                 assert img.size == (760, 760) and img.convert("L").getextrema()[0] < 128  # text drawn
 
 
 def test_the_backend_gets_the_images_as_files_and_its_processor_turns_each_into_pixels(vlm_run):
     folder, sent, batches = vlm_run
-    records = {r["id"]: r for r in lines(folder)}
+    records = {r.id: r for r in lines(folder)}
     assert len(sent) == len(records) == 4 * LIMIT
     for req in sent:
         parts = req.messages[0]["content"]
@@ -135,8 +143,8 @@ def test_metrics_come_from_the_judged_labels_and_the_report_shows_images_beside_
     records = lines(folder)
     metrics = json.loads((folder / "results.json").read_text())["metrics"]
     for attack in ("none", "figstep"):
-        benign = [r for r in records if r["attack"] == attack and r["side"] == "benign"]
-        harmful = [r for r in records if r["attack"] == attack and r["side"] == "harmful"]
+        benign = [r.scores for r in records if r.variant == attack and r.extras.side == "benign"]
+        harmful = [r.scores for r in records if r.variant == attack and r.extras.side == "harmful"]
         over = sum(is_refusal(r["verdict"]) for r in benign) / LIMIT
         m = metrics["by_attack"][attack]
         assert m["over_refusal_rate"]["value"] == pytest.approx(over) and m["over_refusal_rate"]["n"] == LIMIT
@@ -146,7 +154,7 @@ def test_metrics_come_from_the_judged_labels_and_the_report_shows_images_beside_
         assert by_kind["value"] == pytest.approx(over)
     page = (folder / "report.html").read_text()
     thumbs = json.loads(page.split('<script type="application/json" id="thumbs-data">')[1].split("</script>")[0])
-    assert set(thumbs) == {p for r in records for p in r["images"]}  # FigStep images and scans, per response
+    assert set(thumbs) == {p for r in records for p in sent_images(r)}  # FigStep images and scans, per response
     assert all(url.startswith("data:image/jpeg;base64,") for url in thumbs.values())
     examples = page.split("<h2>Attack prompts and images</h2>")[1]
     assert examples.count('alt="image sent with ') == 1  # the figstep example's image; the none example has none
@@ -182,13 +190,13 @@ def test_over_refusal_on_benign_image_questions_per_question_kind(tmp_path):
     config = SafetyConfig(model="scripted-vision", dataset="demo-harmful", benign="demo-images", benign_kinds="all",
                           limit=8, runs_dir=str(tmp_path))
     run = execute(SafetyStudy(), config, progress=False, backend=model)
-    records = [r for r in run.samples() if r["side"] == "benign"]
+    records = [r for r in lines(run.path) if r.extras.side == "benign"]
     questions = load_dataset("demo-images", limit=8)  # every kind of the first two images
-    assert [r["source_id"] for r in records] == [s.id for s in questions]
-    assert all(r["images"] == s.images and Path(s.images[0]).is_file() for r, s in zip(records, questions))
+    assert [r.sample_id for r in records] == [s.id for s in questions]
+    assert all(sent_images(r) == s.images and Path(s.images[0]).is_file() for r, s in zip(records, questions))
     kinds = [s.metadata["question_kind"] for s in questions]
     refused = [k == "benign-clinical" for k in kinds]
-    assert [is_refusal(r["verdict"]) for r in records] == refused
+    assert [is_refusal(r.scores["verdict"]) for r in records] == refused
     metrics = run.results["metrics"]
     assert metrics["by_attack"]["none"]["over_refusal_rate"]["value"] == pytest.approx(2 / 8)
     by_cat = metrics["by_category"]["none"]
@@ -201,13 +209,14 @@ def test_over_refusal_on_benign_image_questions_per_question_kind(tmp_path):
 def test_demo_images_keep_the_benign_clinical_questions_by_default_and_limit_counts_after_the_filter():
     study = SafetyStudy()
     samples = study.load_samples(SafetyConfig(dataset="demo-harmful", benign="demo-images", limit=6))
-    benign = [s for s in samples if not s.metadata["should_refuse"]]
-    assert [s.metadata["source_id"] for s in benign] == [s.id for s in benign_clinical(6)]
+    benign = [s for s in samples if study._sides[s.id].side == "benign"]
+    assert [s.id for s in benign] == [s.id for s in benign_clinical(6)]
     assert study.needs(SafetyConfig(dataset="demo-harmful", benign="demo-images")) == {Capability.IMAGES}
-    picked = SafetyStudy().load_samples(SafetyConfig(dataset="demo-harmful", benign="demo-images", limit=3,
-                                                     benign_kinds="count,arrow"))
+    study = SafetyStudy()
+    picked = study.load_samples(SafetyConfig(dataset="demo-harmful", benign="demo-images", limit=3,
+                                             benign_kinds="count,arrow"))
     expected = [s.id for s in load_dataset("demo-images") if s.metadata["question_kind"] in ("count", "arrow")][:3]
-    assert [s.metadata["source_id"] for s in picked if not s.metadata["should_refuse"]] == expected
+    assert [s.id for s in picked if not study._sides[s.id].should_refuse] == expected
     with pytest.raises(DataError, match="no question kind 'lesion'") as e:
         SafetyStudy().load_samples(SafetyConfig(dataset="demo-harmful", benign="demo-images", benign_kinds="lesion"))
     assert "benign-clinical" in e.value.fix and "presence" in e.value.fix

@@ -33,7 +33,7 @@ def register_train_verb(name: str, options_cls, train: Callable, examples: Seque
         opts = build_options(options_cls, o.config_values(options_cls, options), control["config"],
                              control["resume"], name)
         run = train(opts, resume=control["resume"], progress=not control["quiet"])
-        echo(f"{name} run: {run.path}")
+        echo(f"{name.upper()} run: {run.path}")
         echo(f"model: {run.model_dir}  (evaluate it with --model hf/{run.model_dir})")
         echo(f"report: {run.report_path}")
 
