@@ -55,15 +55,20 @@ MAX_TOKENS = 32
 
 
 def run_medtrust(backend, samples, n, estimators, entailment, tmp) -> float:
+    """The study's generate (batch by batch) and score (over the run), as the pipeline runs them."""
+    from medtrust.pipeline import batches, expand
+    from medtrust.studies import Context
     cfg = HallucinationConfig(model="embedded", dataset="demo-qa", samples=n, max_tokens=MAX_TOKENS,
                               estimators=estimators, entailment=entailment, runs_dir=str(tmp), cache=False)
     study = HallucinationStudy()
     run = RunFolder.create(tmp, "hallucination", "embedded", cfg.model_dump())
-    method = resolve_entailment(entailment)  # loading the entailment model is not timed
-    method.cache.clear()  # nor reused: every run embeds / classifies its own texts from scratch
+    ctx = Context(cfg, run, study.resolve(cfg, backend))  # loading the entailment model is not timed
+    ctx.components["entailment"].cache.clear()  # nor reused: every run embeds / classifies its own texts
     start = time.perf_counter()
-    for i in range(0, len(samples), cfg.batch_size):
-        study.process(backend, samples[i:i + cfg.batch_size], cfg, run)
+    records = []
+    for batch in batches(expand(samples, study.variants(cfg)), cfg.batch_size):
+        records += study.generate(backend, batch, ctx)
+    study.score(records, ctx)
     return time.perf_counter() - start
 
 
@@ -145,14 +150,16 @@ def run_reference(backend, samples, n):
 
 def same_values(reference_out) -> tuple[float, int]:
     """Score (a)'s samples with medtrust's code; the largest |SE difference| and cluster mismatches."""
-    records = [{"id": r["sample"].id, "question": r["sample"].question, "gold": r["sample"].answer,
-                "answer": r["sample"].answer, "aliases": r["sample"].aliases, "answer_type": "short",
-                "choices": None, "metadata": {},
-                "low_t_answer": {"text": r["low"][0], "token_logprobs": r["low"][1]},
-                "answers": [{"text": t, "token_logprobs": lp} for t, lp in r["answers"]]} for r in reference_out]
+    from medtrust.hallucination.study import HallucinationExtras, HallucinationRecord
+    from medtrust.runs.records import Output
+    records = [HallucinationRecord(id=r["sample"].id, sample_id=r["sample"].id, sample=r["sample"],
+                                   outputs=[Output(text=t, token_logprobs=lp) for t, lp in r["answers"]],
+                                   extras=HallucinationExtras(low_t_answer=Output(text=r["low"][0],
+                                                                                  token_logprobs=r["low"][1])))
+               for r in reference_out]
     score_records(records, resolve_entailment("embedding"), estimators=["semantic_entropy"])
-    diffs = [abs(rec["scores"]["semantic_entropy"] - r["se"]) for rec, r in zip(records, reference_out)]
-    mismatched = sum([a["cluster"] for a in rec["answers"]] != r["ids"] for rec, r in zip(records, reference_out))
+    diffs = [abs(rec.scores["semantic_entropy"] - r["se"]) for rec, r in zip(records, reference_out)]
+    mismatched = sum(rec.extras.clusters != r["ids"] for rec, r in zip(records, reference_out))
     return max(diffs), mismatched
 
 

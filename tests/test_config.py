@@ -6,7 +6,7 @@ import pytest
 
 from medtrust.config import build_config
 from medtrust.errors import MedtrustError
-from medtrust.runs.generate import GenerateConfig
+from medtrust.generate import GenerateConfig
 
 
 def test_precedence(tmp_path):

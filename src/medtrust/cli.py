@@ -37,7 +37,7 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="show full traceba
 
 # ----------------------------------------------------------------------------------- generate
 def _register_generate() -> None:
-    from medtrust.runs.generate import GenerateStudy
+    from medtrust.generate import GenerateStudy
     o.register_study_verb(app, GenerateStudy, examples=(
         "medtrust generate --model embedded --dataset demo-qa --limit 8",
         "medtrust generate -m hf/Qwen/Qwen2.5-0.5B-Instruct -M device=cuda -d medqa --data-path data/medqa -n 4 "
@@ -74,9 +74,12 @@ def report(runs: Annotated[list[Path], typer.Argument(help="run folders (studies
 def upgrade(runs: Annotated[list[Path], typer.Argument(help="run folders written by an older medtrust")],
             runs_dir: o.RunsDir = None):
     """Convert run folders of an older run schema into new folders of this version (the old ones are kept)."""
+    from medtrust.pipeline import render
     from medtrust.runs.upgrade import upgrade_run
     for r in runs:
-        echo(f"upgraded: {upgrade_run(r, runs_dir)}")
+        folder = upgrade_run(r, runs_dir)
+        render(folder)
+        echo(f"upgraded: {folder}")
 
 
 # ------------------------------------------------------------------------------- information

@@ -10,7 +10,7 @@ from medtrust.pipeline import execute
 def run_demo(runs_dir: str | Path = "runs", limit: int | None = None, progress: bool = True) -> dict[str, Path]:
     """Run the demo of every study (generate first, then each study module's ``demo``);
     returns {name: report path}."""
-    from medtrust.runs.generate import GenerateConfig, GenerateStudy
+    from medtrust.generate import GenerateConfig, GenerateStudy
     from medtrust.studies import cli_modules
 
     reports: dict[str, Path] = {}

@@ -25,14 +25,23 @@ def embedded_status() -> dict[str, str]:
 
 
 def models_text() -> str:
+    """Model strings, what each backend can do, judges and entailment methods: from their tables."""
+    from medtrust.hallucination.entailment import METHODS
+    from medtrust.models.base import Capability
+    from medtrust.models.registry import BACKENDS
+    from medtrust.safety.judges.base import JUDGES
     lines = ["Model strings:", FORMS, "", "Backend arguments: -M key=value, e.g. -M device=cuda -M dtype=bfloat16 "
              "-M batch_size=64 (hf), -M tensor_parallel_size=2 (vllm), -M concurrency=16 -M images=true (openai).",
-             "", "Capabilities:",
-             "  embedded, hf/   logprobs, hidden_states, choice_loglik, trainable "
-             "(+ images for vision-language models)",
-             "  vllm/           logprobs, choice_loglik (+ images for vision-language models)",
-             "  openai...       logprobs (unless -M logprobs=false), images with -M images=true",
-             "", "Embedded default (SmolLM2-135M-Instruct + all-MiniLM-L6-v2):"]
+             "", "Capabilities (as each backend declares them):"]
+    for kind in BACKENDS.values():
+        cls = kind.backend_class()
+        caps = ", ".join(c.value for c in Capability if c in cls.CAPABILITIES)
+        hints = "; ".join(f"{c.value}: {h}" for c, h in kind.hints.items())
+        lines.append(f"  {kind.form:<32}{caps}" + (f"  ({hints})" if hints else ""))
+    lines += ["", "Judges (--judge, safety):"] + [f"  {k.form:<32}{k.summary}" for k in JUDGES.values()]
+    lines += ["", "Entailment methods (--entailment, hallucination):"]
+    lines += [f"  {m.form:<32}{m.summary}" for m in METHODS.values()]
+    lines += ["", "Embedded default (SmolLM2-135M-Instruct + all-MiniLM-L6-v2):"]
     lines += [f"  {k}: {v}" for k, v in embedded_status().items()]
     return "\n".join(lines)
 

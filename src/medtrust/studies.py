@@ -26,7 +26,7 @@ from medtrust.runs.folder import RunFolder
 from medtrust.runs.records import NoExtras, SampleRecord, record_id
 
 STUDY_MODULES = [
-    "medtrust.runs.generate",
+    "medtrust.generate",
     "medtrust.safety.study",
     "medtrust.hallucination.study",
     "medtrust.hallucination.pope_study",

@@ -116,6 +116,40 @@ def test_finished_rows_leave_the_batch_and_nothing_changes(embedded, monkeypatch
                                                                           for c in whole]
 
 
+def test_a_samples_text_depends_only_on_its_request_and_index(embedded, tmp_path):
+    """Sampled rows draw from their own seeds (seed, prompt, settings, sample index): the same
+    request's samples are the same alone, among other requests, split over small chunks, and when
+    the generation cache hands out some of them and the rest are drawn."""
+    from dataclasses import replace
+
+    from medtrust.models.cache import CachedBackend, GenerationCache
+    target = GenerationRequest(messages=ask(QUESTIONS[0]), n=4, temperature=1.0, max_tokens=12, seed=3,
+                               logprobs=True)
+    others = [GenerationRequest(messages=ask(q), n=3, temperature=1.0, max_tokens=12, seed=3) for q in QUESTIONS[1:]]
+    alone = embedded.generate([target])[0]
+    among = embedded.generate([*others, target])[-1]
+    old = embedded.batch_size
+    try:
+        embedded.batch_size = 3  # the 4 samples are split over two generate calls
+        split = embedded.generate([target, *others[:2]])[0]
+    finally:
+        embedded.batch_size = old
+    assert len({c.text for c in alone}) > 1  # real samples, not one sample four times
+    for run in (among, split):
+        assert [c.text for c in run] == [c.text for c in alone]
+        for a, b in zip(run, alone):
+            assert max(abs(x - y) for x, y in zip(a.token_logprobs, b.token_logprobs)) < 1e-4
+    # samples 2 and 3 alone (what a partly cached request asks for) are samples 2 and 3 of the whole
+    assert [c.text for c in embedded.generate([replace(target, n=2, indices=(2, 3))])[0]] == \
+        [c.text for c in alone[2:]]
+    cached = CachedBackend(embedded, GenerationCache(tmp_path / "cache.sqlite"))
+    cached.generate([replace(target, n=2)])  # caches samples 0 and 1
+    assert [c.text for c in cached.generate([target])[0]] == [c.text for c in alone]
+    assert (cached.hits, cached.misses) == (2, 4)
+    # a new seed or another sampling setting draws other samples
+    assert [c.text for c in embedded.generate([replace(target, seed=4)])[0]] != [c.text for c in alone]
+
+
 def test_chunk_plan_keeps_a_requests_samples_together():
     reqs = [GenerationRequest(messages=ask(str(i)), n=n, temperature=1.0) for i, n in enumerate([3, 3, 3, 7])]
     prompts = [[1] * k for k in (5, 9, 2, 4)]

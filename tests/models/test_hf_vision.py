@@ -8,8 +8,8 @@ from PIL import Image
 
 from medtrust.errors import CapabilityError, MedtrustError
 from medtrust.models.base import Capability, GenerationRequest
-from medtrust.models.open import require
 from medtrust.models.hf_vision import HFVisionBackend, hf_chat_messages
+from medtrust.models.open import require
 from medtrust.models.registry import resolve
 
 

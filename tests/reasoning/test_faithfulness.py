@@ -2,6 +2,7 @@
 
 import pytest
 
+from medtrust.pipeline import execute
 from medtrust.reasoning.faithfulness import (
     aoc,
     count_self_corrections,
@@ -10,7 +11,6 @@ from medtrust.reasoning.faithfulness import (
     reasoning_trace,
 )
 from medtrust.reasoning.study import ReasoningConfig, ReasoningStudy
-from medtrust.pipeline import execute
 
 TRACE = "The ECG shows peaked T waves. This means potassium is high. So it is hyperkalaemia."
 

@@ -6,9 +6,9 @@ import json
 
 from medtrust.data.registry import load_dataset
 from medtrust.models.base import Backend, Capability, Completion
+from medtrust.pipeline import execute
 from medtrust.reasoning.grading import short_answer_matches
 from medtrust.reasoning.study import ReasoningConfig, ReasoningStudy
-from medtrust.pipeline import execute
 
 # The first 4 demo-images questions (seed 0, test split) are about img-000: presence of a triangle
 # (gold "yes"), number of triangles (gold "1"), colour the arrow points at (gold "blue") and the

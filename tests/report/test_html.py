@@ -12,7 +12,7 @@ from medtrust.runs.folder import RunFolder
 
 def make_run(tmp_path):
     from medtrust.data.schema import Sample
-    from medtrust.runs.generate import GenerateStudy
+    from medtrust.generate import GenerateStudy
     from medtrust.runs.records import Output, Results
     from medtrust.studies import Unit
     run = RunFolder.create(tmp_path, "generate", "embedded", {"study": "generate", "model": "embedded",

@@ -265,6 +265,11 @@ METHODS: dict[str, EntailmentMethod] = {m.prefix: m for m in [
 FORMS = ", ".join(m.form for m in METHODS.values())
 
 
+def entailment_help() -> str:
+    """The entailment methods for ``--help``, from the table."""
+    return "; ".join(f"{m.form}: {m.summary}" for m in METHODS.values())
+
+
 def parse_entailment(spec: str) -> tuple[EntailmentMethod, str]:
     """(method, what follows its prefix) of an ``--entailment`` value, or one clear error."""
     spec = (spec or "").strip()

@@ -13,7 +13,6 @@ from itertools import combinations
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.special import logsumexp
 
 
 def mean_loglik(token_logprobs: Sequence[float] | None) -> float:
@@ -35,6 +34,12 @@ def _check_ids(cluster_ids: Sequence[int]) -> np.ndarray:
     if sorted(set(ids.tolist())) != list(range(ids.max() + 1)):
         raise ValueError(f"cluster ids must be 0..k-1 in use, got {ids.tolist()}")
     return ids
+
+
+def logsumexp(x) -> float:
+    """scipy's ``logsumexp`` (imported when first used: the CLI reads this module at start-up)."""
+    from scipy.special import logsumexp as lse
+    return lse(x)
 
 
 def cluster_log_probs(cluster_ids: Sequence[int], log_likelihoods: Sequence[float]) -> np.ndarray:

@@ -18,6 +18,7 @@ from medtrust.config import RunConfig, cli_field
 from medtrust.data.registry import get_spec, load_dataset
 from medtrust.data.schema import Sample
 from medtrust.errors import MedtrustError
+from medtrust.hallucination.entailment import entailment_help
 from medtrust.hallucination.estimators import ESTIMATORS, check_estimators, estimators_needing
 from medtrust.models.base import Backend, Capability, prompt_hash
 from medtrust.runs.records import Output, SampleRecord
@@ -35,8 +36,8 @@ class HallucinationConfig(RunConfig):
     max_tokens: int | None = Field(default=None, ge=1, description="new tokens per answer (default: 16 for a brief "
                                    "option letter or yes/no/maybe, 32 for other brief answers, 64 for a sentence)")
     prompt: Literal["brief", "sentence"] = Field(default="brief", description="answer style: brief or sentence")
-    entailment: str = Field(default=DEFAULT_ENTAILMENT, description="nli/<hub id or path>, llm/<model>, "
-                            "embedding[:threshold] (default) or exact")
+    entailment: str = Field(default=DEFAULT_ENTAILMENT, description="how answers are grouped by meaning: "
+                            + entailment_help())
     entailment_args: dict[str, Any] = Field(default_factory=dict, description="backend argument of the entailment "
                                             "model key=value (repeatable)",
                                             json_schema_extra=cli_field("-E", flag="--entailment-arg"))
@@ -46,7 +47,8 @@ class HallucinationConfig(RunConfig):
     judge_args: dict[str, Any] = Field(default_factory=dict, description="backend argument of the judge model "
                                        "key=value (repeatable)", json_schema_extra=cli_field("-J", flag="--judge-arg"))
     few_shot: int = Field(default=0, ge=0, description="worked examples from the train split")
-    estimators: list[str] | None = Field(default=None, description="comma-separated subset (default: all)")
+    estimators: list[str] | None = Field(default=None, description="comma-separated subset of: "
+                                         + ", ".join(ESTIMATORS) + " (default: all)")
     probe_position: Literal["slt", "tbg"] = Field(default="slt", description="slt or tbg (SEP features)")
     probe_layers: str = Field(default="mid", description="mid, last or a:b (SEP layers)")
     probe_train_share: float = Field(default=0.3, gt=0.0, lt=1.0, description="share of the rows that train the "
@@ -59,7 +61,21 @@ class HallucinationConfig(RunConfig):
     def _estimators(cls, value):
         if isinstance(value, str):
             value = [e.strip() for e in value.split(",") if e.strip()]
-        return value or None
+        return check_estimators(value) if value else None
+
+    @field_validator("entailment")
+    @classmethod
+    def _entailment(cls, value: str) -> str:
+        from medtrust.hallucination.entailment import parse_entailment
+        parse_entailment(value)
+        return value.strip()
+
+    @field_validator("judge")
+    @classmethod
+    def _judge(cls, value: str | None) -> str | None:
+        from medtrust.hallucination.correctness import check_judge
+        check_judge(value)
+        return value
 
     def wanted(self) -> list[str]:
         """The estimators asked for (all by default), validated."""

@@ -62,7 +62,7 @@ def _hallucination(r: dict) -> dict:
 
 
 def _pope(r: dict) -> dict:
-    meta = {"language": "en", "image_id": r["image_id"], "object": r["object"], "split": r["split"], "label": r["label"]}
+    meta = {"language": "en", **{k: r[k] for k in ("image_id", "object", "split", "label")}}
     sample = {"id": r["id"], "question": r["question"], "answer": r["label"], "answer_type": "yes_no",
               "choices": ["yes", "no"], "images": r.get("images") or [r["image"]], "metadata": meta}
     return _record(None, sample, prompt_hash=r.get("prompt_hash"), outputs=[_output(r["response"])],
@@ -103,10 +103,11 @@ def _reasoning(r: dict) -> dict:
         outputs.append(_output(p["text"], reasoning=reasoning, finish_reason=p.get("finish_reason"),
                                num_tokens=p.get("tokens"), cumulative_logprob=p.get("logprob")))
     early = r.get("early")
+    if early:
+        early = {"unit": early.get("unit", "tokens"),
+                 "points": [{k: p[k] for k in ("fraction", "kept", "output")} for p in early["points"]]}
     extras = {"kind": r.get("kind", strategy.kind), "few_shot_source": r.get("few_shot_source"),
-              "trace_tokens": [int(p.get("trace_tokens") or 0) for p in parts],
-              "early": {"unit": early.get("unit", "tokens"), "points": [{k: p[k] for k in ("fraction", "kept", "output")}
-                                                                        for p in early["points"]]} if early else None}
+              "trace_tokens": [int(p.get("trace_tokens") or 0) for p in parts], "early": early}
     keep = ("extracted", "correct", "extraction_failed", "output_tokens", "trace", "trace_tokens", "self_corrections",
             "finish_reason", "logprob", "samples", "vote", "early")
     return _record(r["id"], sample, r["strategy"], prompt=r.get("prompt"), prompt_hash=r.get("prompt_hash"),
@@ -120,8 +121,8 @@ CONVERTERS: dict[str, Callable[[dict], dict]] = {
 
 def upgrade_run(source: str | Path, runs_dir: str | Path | None = None) -> Path:
     """Write ``source`` (a schema-1 run folder) as a new folder ``<name>-schema2`` in ``runs_dir``
-    (default: beside it), render its report, and return the new folder; the source is unchanged."""
-    from medtrust.report.render import render_report
+    (default: beside it) and return the new folder (its report is rendered by the caller,
+    ``medtrust upgrade``); the source is unchanged."""
     src = RunFolder.open(source)
     raw = src.samples()
     version = raw[0].get("schema_version", 1) if raw else src.results.get("schema_version", 1)
@@ -146,13 +147,13 @@ def upgrade_run(source: str | Path, runs_dir: str | Path | None = None) -> Path:
                 shutil.copytree(src.path / name, tmp / name)
         run.rewrite_samples([CONVERTERS[study](r) for r in raw])
         old = src.results
-        if old:
-            status = "complete" if old.get("n") == old.get("expected") else "partial"
-            fields = {k: old[k] for k in ("model", "dataset", "n", "expected", "seed", "metrics", "backend", "cache",
-                                          "finished", "duration_s", "versions", "git_commit") if k in old}
-            run.write_results(Results(study=study, status=status, **fields))
+        if old:  # schema 1 counted a reasoning run's questions as "expected" and its records as "n"
+            n, expected = old.get("n", 0), old.get("expected", 0)
+            status = "complete" if n >= expected else "partial"
+            fields = {k: old[k] for k in ("model", "dataset", "seed", "metrics", "backend", "cache", "finished",
+                                          "duration_s", "versions", "git_commit") if k in old}
+            run.write_results(Results(study=study, status=status, n=n, expected=max(n, expected), **fields))
         tmp.rename(dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    render_report(RunFolder(dest))
     return dest

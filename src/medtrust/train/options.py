@@ -3,20 +3,14 @@ steps after training (save, evaluate, report)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from medtrust.config import cli_field
-from medtrust.train.common import (
-    JsonlLogCallback,
-    TimeLimitCallback,
-    TrainableModel,
-    TrainingRun,
-    remove_checkpoints,
-    save_trained,
-    use_bf16,
-)
+
+if TYPE_CHECKING:  # pragma: no cover - the trainer helpers import transformers; the CLI reads the options only
+    from medtrust.train.common import TrainableModel, TrainingRun
 
 
 class EvalOptions(BaseModel):
@@ -87,6 +81,7 @@ def trainer_kwargs(opts: TrainOptions, run: TrainingRun, lr: float, progress: bo
     """TrainingArguments values from the options: checkpoints in the run folder, no external
     loggers, bf16 only on GPUs that support it (TRL defaults to bf16), no gradient checkpointing
     unless asked (TRL's default; it slows small models down)."""
+    from medtrust.train.common import use_bf16
     return dict(output_dir=str(run.checkpoints_dir), per_device_train_batch_size=opts.batch_size,
                 gradient_accumulation_steps=opts.grad_accum, learning_rate=lr, num_train_epochs=opts.epochs,
                 max_steps=opts.max_steps or -1, max_length=opts.max_length, warmup_steps=opts.warmup_ratio,
@@ -98,6 +93,7 @@ def trainer_kwargs(opts: TrainOptions, run: TrainingRun, lr: float, progress: bo
 
 def callbacks(opts: TrainOptions, run: TrainingRun) -> list:
     """The JSONL log, and the time limit when ``--time-limit`` is given."""
+    from medtrust.train.common import JsonlLogCallback, TimeLimitCallback
     out = [JsonlLogCallback(run.log_path)]
     if opts.time_limit:
         out.append(TimeLimitCallback(opts.time_limit))
@@ -108,6 +104,7 @@ def finish_training(trainer, tm: TrainableModel, run: TrainingRun, opts: TrainOp
                     progress: bool) -> TrainingRun:
     """Save the trained model (merged or adapter), drop checkpoints, run ``--eval`` and write
     report.html."""
+    from medtrust.train.common import remove_checkpoints, save_trained
     from medtrust.train.report import write_training_report
     save_trained(trainer.model, tm.tokenizer, run.model_dir, merge_lora=opts.merge_lora)
     if not opts.keep_checkpoints:
