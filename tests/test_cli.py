@@ -108,3 +108,28 @@ def test_models_datasets_env(cli, data_root):
     for name, rows in [("medqa", "test: 1273"), ("medmcqa", "dev: 4183"), ("mmlu-medical", "test: 1089"),
                        ("medcalc", "test: 1047"), ("xstest", "all: 450"), ("demo-qa", "test:")]:
         assert name in out and rows in out, (name, rows)
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["hallucination", "--entailment", "bogus"], "'bogus' is not an entailment method"),
+    (["hallucination", "--estimators", "semantic_entropy,foo"], "Unknown estimator(s): foo"),
+    (["hallucination", "--judge", "gpt4"], "'gpt4' is not a judge"),
+    (["hallucination", "--judge", "llm/hf/./no-such-model"], "folder './no-such-model' does not exist"),
+    (["hallucination", "--entailment", "llm/openai-api/nosuch/x"], "NOSUCH_BASE_URL is not set"),
+    (["safety", "-d", "demo-harmful", "--benign", "demo-benign", "--attacks", "none,dan"], "Unknown attack 'dan'"),
+    (["safety", "-d", "demo-harmful", "--benign", "demo-benign", "--judge", "gpt4"], "Unknown judge 'gpt4'"),
+    (["safety", "-d", "demo-harmful", "--benign", "demo-benign", "--judge", "llm/hf/./no-such-model"],
+     "folder './no-such-model' does not exist"),
+    (["reasoning", "--strategies", "direct,tot"], "Unknown strategy 'tot'"),
+])
+def test_a_bad_component_name_stops_before_anything_is_generated(cli, tmp_path, monkeypatch, argv, phrase):
+    """Every named component is resolved (its model opened) before the generator is loaded or a run
+    folder made, so a bad name costs a second, not a batch, and leaves nothing to resume."""
+    from medtrust.models import registry
+    loaded = []
+    real = registry.resolve
+    monkeypatch.setattr(registry, "resolve", lambda model, **kw: loaded.append(model) or real(model, **kw))
+    code, out, err = cli(*argv, "--runs-dir", str(tmp_path / "runs"), "-q")
+    assert_clear_error(code, err, phrase)
+    assert "embedded" not in loaded  # the generator was never loaded
+    assert not (tmp_path / "runs").exists()

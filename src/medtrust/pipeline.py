@@ -63,15 +63,20 @@ def _purpose(study: Study, config: RunConfig, needs: set[Capability], samples: S
     return f"The {study.name} study"
 
 
-def open_generator(study: Study, config: RunConfig, samples: Sequence[Sample],
-                   backend: Backend | None = None) -> Backend:
-    """The generator (capabilities checked before and after loading), or ``backend`` when given."""
+def open_generator(study: Study, config: RunConfig, samples: Sequence[Sample], backend: Backend | None = None,
+                   check_only: bool = False) -> Backend | None:
+    """The generator (capabilities checked before and after loading), or ``backend`` when given;
+    with ``check_only`` only the capabilities its backend class declares are checked (nothing loads)."""
     from medtrust.models.open import open_model, require
+    from medtrust.models.registry import declared_capabilities
     needs = study.needs(config) | ({Capability.IMAGES} if any(s.images for s in samples) else set())
     purpose = _purpose(study, config, needs, samples)
     if backend is not None:
         require(backend.name, backend.capabilities, needs, purpose)
         return backend
+    if check_only:
+        require(config.model, declared_capabilities(config.model, config.model_args), needs, purpose)
+        return None
     return open_model(config.model, config.model_args, needs, purpose, cache=config.cache)
 
 
@@ -89,8 +94,9 @@ def execute(study: Study, config: RunConfig | None = None, resume: str | None = 
     if len(set(ids)) != len(ids):
         raise MedtrustError(f"Dataset '{config.dataset}' has repeated sample ids.", "make the ids unique")
     units = expand(samples, study.variants(config), study.variant_major)
+    open_generator(study, config, samples, backend, check_only=True)  # a backend that cannot do it stops here
+    components = study.resolve(config, backend)  # judges and entailment models before the generator
     generator = open_generator(study, config, samples, backend)
-    components = study.resolve(config, generator)
     if run is None:
         run = RunFolder.create(config.runs_dir, study.name, config.model, config.model_dump())
     ctx = Context(config, run, components, progress, generator)

@@ -141,6 +141,8 @@ class HallucinationStudy(Study):
         config.wanted()
         method, rest = parse_entailment(config.entailment)
         judge_model = check_judge(config.judge)
+        judge = open_component(judge_model, config.judge_args, f"The judge '{config.judge}'", generator,
+                               config.model, config.model_args, config.cache) if judge_model else None
         backend = None
         if method.prefix == "llm":
             backend = open_component(rest, config.entailment_args, f"The entailment method '{config.entailment}'",
@@ -149,8 +151,6 @@ class HallucinationStudy(Study):
         if method.prefix == "embedding":
             from medtrust.models.embedded import sentence_embedder
             sentence_embedder()
-        judge = open_component(judge_model, config.judge_args, f"The judge '{config.judge}'", generator,
-                               config.model, config.model_args, config.cache) if judge_model else None
         return {"entailment": entailment, "judge": judge, "probe": {}}
 
     def load_samples(self, config: HallucinationConfig) -> list[Sample]:
