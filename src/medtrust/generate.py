@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from pydantic import Field
 
-from medtrust.config import RunConfig
+from medtrust.config import RunConfig, cli_field
 from medtrust.models.base import Backend, Capability, GenerationRequest, prompt_hash
 from medtrust.prompts import sample_messages
 from medtrust.runs.records import Output, SampleRecord
@@ -18,7 +18,8 @@ from medtrust.studies import Context, Study, Unit
 
 class GenerateConfig(RunConfig):
     study: str = "generate"
-    n: int = Field(default=1, ge=1, description="completions per question")
+    n: int = Field(default=1, ge=1, description="completions per question",
+                   json_schema_extra=cli_field("-n", flag="--samples"))
     temperature: float = Field(default=0.0, ge=0.0, description="0 = greedy")
     top_p: float = Field(default=1.0, gt=0.0, le=1.0, description="nucleus sampling mass")
     max_tokens: int = Field(default=128, ge=1, description="new tokens per completion")

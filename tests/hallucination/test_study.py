@@ -89,6 +89,8 @@ def test_report_has_the_study_sections(small_run):
 
 
 def test_bad_options_give_one_clear_error(cli):
-    code, _, err = cli("hallucination", "-d", "demo-qa", "--entailment", "bert", "--limit", "1", "--runs-dir",
+    code, _, err = cli("hallucination", "-d", "demo-qa", "--limit", "1", "--runs-dir",
                        "/tmp/medtrust-never", "--estimators", "semantic_entropy,foo")
     assert code == 2 and "Unknown estimator" in err
+    code, _, err = cli("hallucination", "-d", "demo-qa", "--entailment", "bert", "--runs-dir", "/tmp/medtrust-never")
+    assert code == 2 and "'bert' is not an entailment method" in err

@@ -63,3 +63,20 @@ def test_arrays_and_results_round_trip(tmp_path):
 def test_slug_keeps_the_end_of_long_names():
     assert slug("hf//data/models/my model@v2") == "hf-data-models-my-model-v2"
     assert len(slug("x" * 100)) == 40
+
+
+def test_a_folder_of_another_schema_is_refused_with_what_to_do(tmp_path):
+    import json
+
+    from medtrust.errors import MedtrustError
+    from medtrust.runs.records import SCHEMA_VERSION
+    run = RunFolder.create(tmp_path, "generate", "embedded", {"study": "generate"})
+    run.append([{"schema_version": SCHEMA_VERSION + 1, "id": "q1"}])
+    with pytest.raises(MedtrustError, match="written by a newer medtrust") as e:
+        run.check_schema(run.samples()[0])
+    assert "upgrade medtrust" in e.value.fix
+    old = RunFolder.create(tmp_path, "generate", "embedded", {"study": "generate"})
+    (old.path / "results.json").write_text(json.dumps({"study": "generate", "format_version": 1}))
+    with pytest.raises(MedtrustError, match="older medtrust \\(run schema 1") as e:
+        old.read_results()
+    assert e.value.fix == f"convert it with: medtrust upgrade {old.path}  (writes a new run folder)"

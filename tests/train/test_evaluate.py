@@ -147,3 +147,15 @@ def test_docstring_examples_of_the_training_modules():
     for module in (medtrust.train.sft, medtrust.train.pairs, medtrust.train.report):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_medtrust_report_rerenders_a_training_run(tmp_path, cli):
+    run = open_training_run("sft", {"model": "embedded", "dataset": "demo-harmful", "max_steps": 3}, None, tmp_path)
+    with open(run.log_path, "w") as f:
+        f.write('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n')
+    code, out, err = cli("report", str(run.path))
+    assert code == 0, err
+    assert run.report_path.exists() and "loss" in run.report_path.read_text()
+    results = RunFolder(run.path).read_results()
+    assert (results.kind, results.study, results.status) == ("train", "train-sft", "partial")  # no model saved yet
+    assert results.metrics["loss (last logged)"] == 1.5

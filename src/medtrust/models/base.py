@@ -1,4 +1,4 @@
-"""The backend interface every model sits behind (see DESIGN.md, "Models")."""
+"""The backend interface every model sits behind (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Batches across requests with left padding, draws a request's n samples in the same
 ``generate`` call, and reads token log-probs from the generation logits as they are produced
-(no second forward pass). See DESIGN.md, "Models".
+(no second forward pass). See docs/architecture.md.
 """
 
 from __future__ import annotations

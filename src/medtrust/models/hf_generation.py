@@ -211,7 +211,7 @@ def shared_prefix_cache(model, input_ids, attention, slots: list[tuple[int, int]
     positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
     with torch.inference_mode():
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-    cache = out.past_key_values
+    cache = getattr(out, _CACHE_KWARG, None)
     if not isinstance(cache, DynamicCache) or not hasattr(cache, "batch_select_indices"):
         return {}
     cache.batch_select_indices(owner)
