@@ -94,11 +94,12 @@ def execute(study: Study, config: RunConfig | None = None, resume: str | None = 
     if len(set(ids)) != len(ids):
         raise MedtrustError(f"Dataset '{config.dataset}' has repeated sample ids.", "make the ids unique")
     units = expand(samples, study.variants(config), study.variant_major)
-    open_generator(study, config, samples, backend, check_only=True)  # a backend that cannot do it stops here
+    if study.needs_generator:
+        open_generator(study, config, samples, backend, check_only=True)  # a backend that cannot do it stops here
     components = study.resolve(config, backend)  # judges and entailment models before the generator
-    generator = open_generator(study, config, samples, backend)
+    generator = open_generator(study, config, samples, backend) if study.needs_generator else None
     if run is None:
-        run = RunFolder.create(config.runs_dir, study.name, config.model, config.model_dump())
+        run = RunFolder.create(config.runs_dir, study.name, study.run_label(config), config.model_dump())
     ctx = Context(config, run, components, progress, generator)
     started = time.time()
     done = run.done_ids()
@@ -149,7 +150,8 @@ def finish(study: Study, ctx: Context, records: list[SampleRecord], started: flo
     failed = [r for r in records if r.error is not None]
     run.rewrite_samples([*scored, *failed])
     status = "complete" if len(scored) == expected and not failed else "partial"
-    results = Results(study=study.name, status=status, model=config.model, dataset=config.dataset, n=len(scored),
+    results = Results(study=study.name, status=status, model=study.run_label(config), dataset=config.dataset,
+                      n=len(scored),
                       expected=expected, seed=config.seed, metrics=study.summarize(scored, ctx),
                       backend=backend.info() if backend is not None else backend_info,
                       cache=_cache_counts(backend), started=_iso(started), finished=_iso(time.time()),
@@ -171,7 +173,7 @@ def rescore(study: Study, source: str, overrides: dict[str, Any], progress: bool
     if not records:
         raise MedtrustError(f"'{source}' holds no samples to re-score.", "run the study first")
     components = study.resolve(config, None)
-    run = RunFolder.create(config.runs_dir, study.name, config.model,
+    run = RunFolder.create(config.runs_dir, study.name, study.run_label(config),
                            {**config.model_dump(), RESCORED_FROM: str(src.path)})
     run.share_files_of(src)
     ctx = Context(config, run, components, progress)
@@ -198,7 +200,8 @@ def _cache_counts(backend: Backend | None) -> dict[str, Any] | None:
 def _write_status(run: RunFolder, study: Study, config: RunConfig, status: str, n: int, expected: int,
                   started: float, error: str | None = None) -> None:
     """results.json while a run is going (or after it stopped): status and counts, no metrics yet."""
-    run.write_results(Results(study=study.name, status=status, model=config.model, dataset=config.dataset, n=n,
+    run.write_results(Results(study=study.name, status=status, model=study.run_label(config), dataset=config.dataset,
+                              n=n,
                               expected=expected, seed=config.seed, started=_iso(started), error=error))
 
 

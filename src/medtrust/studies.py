@@ -31,6 +31,7 @@ STUDY_MODULES = [
     "medtrust.hallucination.study",
     "medtrust.hallucination.pope_study",
     "medtrust.reasoning.study",
+    "medtrust.safety.judge_eval",
 ]
 
 CLI_MODULES: list[str] = [
@@ -78,6 +79,8 @@ class Study:
     sample-major; a batch holds ``batch_size`` samples either way."""
     rescore_options: ClassVar[tuple[str, ...]] = ()
     """Config fields ``--rescore`` may change (they act in ``score`` only)."""
+    needs_generator: ClassVar[bool] = True
+    """False for a study that only judges saved texts (judge-eval): no generator is opened."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -87,6 +90,10 @@ class Study:
     @property
     def record_type(self) -> type[SampleRecord]:
         return SampleRecord[self.extras_class]
+
+    def run_label(self, config: RunConfig) -> str:
+        """What names the run folder after the study (the model string)."""
+        return config.model
 
     def resolve(self, config: RunConfig, generator: Backend | None) -> dict[str, Any]:
         """Resolve every named component (estimators, judges, attacks, strategies, entailment)

@@ -55,7 +55,8 @@ def test_rates_by_attack_with_keywords_only():
     assert none["refusal_rate_harmful"]["n"] == 4 and none["over_refusal_rate"]["n"] == 3
     assert "mean_harmfulness" not in none
     assert role["attack_success_rate"]["value"] == 1.0 and role["over_refusal_rate"]["value"] == 0.0
-    assert m["judges"] == {"refusal": "keywords", "harm": "none"}
+    assert (m["judges"]["refusal"], m["judges"]["harm"]) == ("keywords", "none")
+    assert m["judges"]["decides"]["attack_success_rate"] == "keywords"  # no harm judge: full compliance
 
 
 def test_intervals_are_the_bootstrap_of_the_right_rows():

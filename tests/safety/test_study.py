@@ -77,12 +77,20 @@ def test_metrics_match_the_saved_labels(demo_run):
         harmful = [r.scores for r in records if r.variant == attack and r.extras.should_refuse]
         benign = [r.scores for r in records if r.variant == attack and not r.extras.should_refuse]
         refused = sum(is_refusal(r["verdict"]) for r in harmful)
+        unsafe = sum(r["judgements"]["classifier"]["label"] == "unsafe" for r in harmful)  # the default harm judge
         complied = sum(r["verdict"] == "full_compliance" for r in harmful)
         assert m["refusal_rate_harmful"]["value"] == pytest.approx(refused / 3)
-        assert m["attack_success_rate"]["value"] == pytest.approx(complied / 3)
+        assert m["attack_success_rate"]["value"] == pytest.approx(unsafe / 3)
+        assert m["attack_success_by_judge"]["classifier"] == m["attack_success_rate"]
+        assert m["attack_success_by_judge"]["keywords"]["value"] == pytest.approx(complied / 3)
         assert m["over_refusal_rate"]["value"] == pytest.approx(sum(is_refusal(r["verdict"]) for r in benign) / 3)
+    judges = results["metrics"]["judges"]
+    assert judges["decides"] == {"attack_success_rate": "classifier", "refusal_rate_harmful": "keywords",
+                                 "over_refusal_rate": "keywords"}
+    assert set(judges["agreement"]) == {"classifier", "keywords"}
+    assert judges["agreement"]["classifier"]["JailbreakBench judge_comparison"]["accuracy"]["n"] == 300
     report = (demo_run / "report.html").read_text()
-    for title in ("Safety by attack", "Trade-off: over-refusal against attack success",
+    for title in ("Safety by attack", "Attack success by judge", "Trade-off: over-refusal against attack success",
                   "Attack success rate per category and attack", "Responses by label", "Attack prompts and images"):
         assert title in report
     assert "&quot;verdict&quot;:&quot;full_compliance&quot;" in report or "full_refusal" in report

@@ -35,6 +35,17 @@ def register(app: typer.Typer) -> None:
         "medtrust safety-compare runs/<run A> runs/<run B> --out tradeoff.html"),
         doc="Safety: harmful compliance, jailbreaks (incl. typographic attacks) and over-refusal, judged.")
 
+    from medtrust.safety.judge_eval import JudgeEvalStudy
+    o.register_study_verb(app, JudgeEvalStudy, examples=(
+        "medtrust judge-eval --labels jbb-judge --data-path ../shared/data/jbb_judge",
+        "medtrust judge-eval --labels gptfuzz --split evaluate --data-path ../shared/data/gptfuzz "
+        "--judge classifier,keywords",
+        "medtrust judge-eval --labels xstest-completions --data-path ../shared/data/xstest --judge keywords",
+        "medtrust judge-eval --labels my_labels.csv --request-column prompt --response-column answer "
+        "--label-column unsafe --judge classifier,llm/openai/gpt-4o-mini"),
+        doc="How well judges agree with human labels: accuracy, Cohen's kappa, per-class precision / recall / F1 "
+            "and the confusion matrix with 90% intervals, every verdict saved.", after=agreement_text)
+
     @app.command("safety-compare", epilog=examples(
         "medtrust safety-compare runs/<run A> runs/<run B> --out tradeoff.html"))
     def safety_compare(runs: Annotated[list[Path], typer.Argument(help="finished safety run folders")],
@@ -42,6 +53,18 @@ def register(app: typer.Typer) -> None:
         """One trade-off plot (over-refusal against attack success) of several safety runs: each model x attack."""
         from medtrust.safety.report import compare_runs
         echo(f"comparison: {compare_runs(runs, out)}")
+
+
+def agreement_text(run) -> str:
+    """The agreement table printed after `medtrust judge-eval`."""
+    from medtrust.report.format import fmt_interval
+    m = run.results.get("metrics") or {}
+    lines = [f"{m.get('rows', 0)} rows ({m.get('label_space')} labels), {m.get('positives', 0)} positive",
+             "| judge | n | accuracy | kappa | F1 (1) | F1 (0) |", "|---|---|---|---|---|---|"]
+    for name, a in (m.get("judges") or {}).items():
+        lines.append(f"| {name} | {a.get('n')} | " + " | ".join(fmt_interval(a.get(k), 3) for k in (
+            "accuracy", "kappa", "class1_f1", "class0_f1")) + " |")
+    return "\n".join(lines)
 
 
 def demo(runs_dir: str | Path, limit: int | None, progress: bool) -> dict[str, Path]:

@@ -165,9 +165,38 @@ def _prompt_text(messages: list[dict]) -> str:
     return "\n\n".join(out)
 
 
+def by_judge_table(metrics: dict[str, Any]) -> str | None:
+    """Attack success per attack as each judge decides it, and how often the judges disagree."""
+    by_attack = metrics.get("by_attack", {})
+    judges = list(dict.fromkeys(j for m in by_attack.values() for j in m.get("attack_success_by_judge", {})))
+    if not judges:
+        return None
+    rows = [[a, *(fmt_interval(m.get("attack_success_by_judge", {}).get(j)) for j in judges),
+             fmt_interval(m.get("judge_disagreement"))] for a, m in by_attack.items()]
+    return table_html(["attack", *(f"attack success: {j}" for j in judges), "judges disagree"], rows)
+
+
+def agreement_note(metrics: dict[str, Any]) -> str:
+    """Which judge decided each metric, and how well it agreed with people on held-out sets."""
+    j = metrics.get("judges") or {}
+    decides = ", ".join(f"{m} by <code>{html.escape(str(judge))}</code>"
+                        for m, judge in (j.get("decides") or {}).items())
+    parts = [f"<p class='meta'>Decided: {decides}.</p>"] if decides else []
+    for judge, sets in (j.get("agreement") or {}).items():
+        cells = "; ".join(f"{html.escape(name)}: accuracy {fmt_interval(v.get('accuracy'), 3)}, kappa "
+                          f"{fmt_interval(v.get('kappa'), 3)} (n {v.get('accuracy', {}).get('n', '?')})"
+                          for name, v in sets.items())
+        parts.append(f"<p class='meta'><code>{html.escape(judge)}</code> against people on held-out sets "
+                     f"(bench/judge_agreement.py): {cells}</p>")
+    return "".join(parts)
+
+
 def sections(run: RunFolder, records: list, results: dict) -> list[Section]:
     metrics = results.get("metrics") or {}
-    out = [Section("Safety by attack", metrics_table(metrics) + _judges_note(metrics))]
+    out = [Section("Safety by attack", metrics_table(metrics) + _judges_note(metrics) + agreement_note(metrics))]
+    table = by_judge_table(metrics)
+    if table:
+        out.append(Section("Attack success by judge", table))
     points = tradeoff_points(metrics)
     if points:
         model = results.get("model") or run.config.get("model", "model")

@@ -54,7 +54,9 @@ class SafetyConfig(RunConfig):
     benign_kinds: list[str] | None = Field(default=None, description="comma-separated question kinds kept from a "
                                            "benign image dataset, or all (default for demo-images: benign-clinical)")
     attacks: list[str] = Field(default_factory=lambda: ["none"], description="comma-separated: " + attacks_help())
-    judge: str = Field(default="keywords", description="comma-separated judges: " + judges_help())
+    judge: str = Field(default="classifier", description="comma-separated judges (keywords always runs; the "
+                       "first harm judge decides attack success, the first refusal judge refusal rates): "
+                       + judges_help())
     judge_args: dict[str, Any] = Field(default_factory=dict, description="judge backend argument key=value "
                                        "(repeatable)", json_schema_extra=cli_field("-J", flag="--judge-arg"))
     max_tokens: int = Field(default=64, ge=1, description="tokens per response (a refusal shows in the first "

@@ -4,7 +4,7 @@ from its options model (``medtrust.cli_options``); heavy imports stay inside com
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Callable, Sequence
+from typing import Annotated, Any, Callable, Optional, Sequence
 
 import typer
 
@@ -92,6 +92,31 @@ def _register() -> None:
         "medtrust train grpo --resume runs/<train-grpo run folder>"),
         "GRPO (TRL) with verifiable rewards: accuracy graded like the reasoning study (MedCalc-Bench limits), "
         "think/answer format, length; prompts in the study's think format.")
+
+    @train_app.command("judge", epilog=epilog_of(
+        "medtrust train judge --data-dir ../shared/data",
+        "medtrust train judge --data-dir ../shared/data --holdout 0.2 --out /tmp/judge-check"))
+    def judge(data_dir: Annotated[Optional[str], typer.Option(help="folder holding gptfuzz, xstest and "
+                                                              "medsafetybench (default $MEDTRUST_DATA_DIR)")] = None,
+              out: Annotated[Optional[str], typer.Option(help="adapter folder to write (default: the user cache; "
+                                                         "use it with --judge classifier/<folder>)")] = None,
+              seed: Annotated[int, typer.Option(help="seed of data order and training")] = 0,
+              holdout: Annotated[float, typer.Option(help="share of GPTFuzz train questions held out to validate "
+                                                     "on (how the settings were chosen); 0 = train on all")] = 0.0,
+              quiet: o.Quiet = False):
+        """The embedded harm classifier (--judge classifier) from allowed training data only, reproducibly."""
+        import os
+
+        from medtrust.cli import echo
+        from medtrust.errors import MedtrustError
+        from medtrust.paths import cache_dir
+        from medtrust.train.judge import train_judge
+        root = data_dir or os.environ.get("MEDTRUST_DATA_DIR")
+        if not root:
+            raise MedtrustError("medtrust train judge needs the training data.",
+                                "pass --data-dir with the folders gptfuzz, xstest and medsafetybench")
+        folder = train_judge(out or cache_dir() / "models" / "harm-classifier", root, seed, holdout, not quiet)
+        echo(f"harm classifier: {folder}  (use it with --judge classifier/{folder})")
 
     @train_app.command(epilog=epilog_of("medtrust train report runs/20260101T000000Z_train-sft_embedded_ab12cd"))
     def report(runs: Annotated[list[Path], typer.Argument(help="training run folders")]):

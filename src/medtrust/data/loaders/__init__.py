@@ -7,8 +7,9 @@ rows of a Hugging Face dataset (``--data-path hf:<id>`` or a local ``datasets`` 
 - bioasq: ``bioasq``
 - safety: ``medsafetybench``, ``figstep``
 - xstest: ``xstest``, ``xstest-completions``
+- judge_sets: ``gptfuzz``, ``jbb-judge`` (labelled responses for checking judges)
 - medcalc: ``medcalc``
 - vqa: ``image-manifest``, ``vqa-rad``, ``slake``, ``pathvqa`` (image questions)
 """
 
-from medtrust.data.loaders import bioasq, medcalc, qa, safety, vqa, xstest  # noqa: F401
+from medtrust.data.loaders import bioasq, judge_sets, medcalc, qa, safety, vqa, xstest  # noqa: F401

@@ -68,6 +68,7 @@ class JudgeKind:
     takes_model: bool = False
     labels_refusal: bool = False
     scores_harm: bool = False
+    optional_model: bool = False  # a bare name works too (classifier = the shipped adapter)
 
 
 JUDGES: dict[str, JudgeKind] = {k.prefix: k for k in [
@@ -77,6 +78,9 @@ JUDGES: dict[str, JudgeKind] = {k.prefix: k for k in [
               "medtrust.safety.judges.llm:LLMJudge", takes_model=True, labels_refusal=True, scores_harm=True),
     JudgeKind("llamaguard", "llamaguard/<model>", "a Llama Guard style safe / unsafe classifier",
               "medtrust.safety.judges.llamaguard:LlamaGuardJudge", takes_model=True, scores_harm=True),
+    JudgeKind("classifier", "classifier[/<adapter folder>]", "the embedded harm classifier (request + response -> "
+              "unsafe?), the default harm judge", "medtrust.safety.judges.classifier:ClassifierJudge",
+              scores_harm=True, optional_model=True),
 ]}
 
 
@@ -89,6 +93,8 @@ def judge_kind(name: str) -> JudgeKind:
     """The kind of a judge name, or one clear error."""
     prefix, _, model = name.partition("/")
     kind = JUDGES.get(prefix)
+    if kind is not None and kind.optional_model:
+        return kind
     if kind is None or kind.takes_model != bool(model) or (not kind.takes_model and name != prefix):
         raise MedtrustError(f"Unknown judge '{name}'.",
                             "use " + ", ".join(k.form for k in JUDGES.values()) + ", e.g. --judge llm/embedded")
@@ -118,6 +124,9 @@ def make_judges(spec: str | Sequence[str], judge_args: dict[str, Any] | None = N
         kind = judge_kind(name)
         module, _, cls_name = kind.cls.partition(":")
         cls = getattr(importlib.import_module(module), cls_name)
+        if kind.optional_model:
+            judges.append(_loaded(name, cls))
+            continue
         if not kind.takes_model:
             judges.append(cls())
             continue
@@ -126,6 +135,17 @@ def make_judges(spec: str | Sequence[str], judge_args: dict[str, Any] | None = N
                                  generator_args, cache)
         judges.append(cls(name, backend, model) if kind.prefix == "llamaguard" else cls(name, backend))
     return judges
+
+
+_LOADED: dict[str, Judge] = {}
+
+
+def _loaded(name: str, cls) -> Judge:
+    """A judge that loads its own small model (the classifier), loaded once per process."""
+    if name not in _LOADED:
+        folder = name.partition("/")[2] or None
+        _LOADED[name] = cls(name=name, folder=folder)
+    return _LOADED[name]
 
 
 def refusal_judge(names: Sequence[str]) -> str:

@@ -27,7 +27,7 @@ from medtrust.safety.judges.prompts import (
 )
 
 #: datasets whose harmful requests are not medical: judged against the general usage policy
-GENERAL_POLICY_DATASETS = {"xstest", "figstep"}
+GENERAL_POLICY_DATASETS = {"xstest", "figstep", "xstest-completions", "gptfuzz", "jbb-judge"}
 HARM_MAX_TOKENS = 384  # room for "#reason: ..." before "#score: N"
 COMPLIANCE_MAX_TOKENS = 24  # XSTest asked for 16 tokens; a little slack for "CLASS: ..."
 MAX_RESPONSE_CHARS = 6000
