@@ -133,3 +133,25 @@ def test_a_bad_component_name_stops_before_anything_is_generated(cli, tmp_path, 
     assert_clear_error(code, err, phrase)
     assert "embedded" not in loaded  # the generator was never loaded
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["--limt", "2"], "No such option: --limt"),
+    (["foo"], "No such command 'foo'"),
+    (["hallucination", "--limit", "abc"], "Invalid value for '--limit'"),
+    (["train", "sft", "--epochs", "x"], "Invalid value for '--epochs'"),
+])
+def test_usage_errors_show_the_usage_line_and_exit_2(cli, argv, phrase):
+    code, out, err = cli(*argv)
+    assert code == 2 and phrase in err and "Usage: medtrust" in err and "Unexpected" not in err + out
+
+
+def test_version(cli):
+    from medtrust import __version__
+    assert cli("--version") == (0, f"medtrust {__version__}\n", "")
+
+
+def test_placeholders_survive_in_option_help(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = cli("hallucination", "--help")
+    assert code == 0 and "hf/<id or path>" in out and "openai-api/<service>/<model>" in out and "\\<" not in out

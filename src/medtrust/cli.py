@@ -25,14 +25,30 @@ def echo(message: str) -> None:
     typer.echo(message)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from medtrust import __version__
+        echo(f"medtrust {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(debug: Annotated[bool, typer.Option("--debug", help="show full tracebacks on errors")] = False,
-          version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False):
+          version: Annotated[bool, typer.Option("--version", help="print the version and exit", is_eager=True,
+                                                callback=_print_version)] = False):
     STATE["debug"] = STATE["debug"] or debug
-    if version:
-        from medtrust import __version__
-        echo(__version__)
-        raise typer.Exit()
+
+
+def _usage_errors() -> tuple[type, ...]:
+    """Click's usage-error class and typer's bundled copy of it (typer >= 0.20 vendors click)."""
+    import click
+    classes: list[type] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+        classes.append(ClickException)
+    except ImportError:  # an older typer uses click itself
+        pass
+    return tuple(classes)
 
 
 # ----------------------------------------------------------------------------------- generate
@@ -127,12 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="medtrust", standalone_mode=False)
-    except click.exceptions.Exit as e:
+    except (click.exceptions.Exit, typer.Exit) as e:
         sys.exit(e.exit_code)
-    except click.ClickException as e:
+    except _usage_errors() as e:  # a usage error: usage line, the problem, exit 2 (click's convention)
         e.show()
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         typer.echo("Aborted.", err=True)
         sys.exit(130)
     except MedtrustError as e:

@@ -54,16 +54,22 @@ def _kind(annotation: Any) -> str:
     return "str"
 
 
+def markdown_safe(text: str) -> str:
+    """Help text for typer's markdown mode: ``<hub id>`` placeholders would be read as HTML tags and
+    vanish, so ``<`` is escaped."""
+    return text.replace("<", "\\<")
+
+
 def _default_text(field: FieldInfo, description: str | None) -> str:
     text = description or ""
     if "default" in text.lower() or field.is_required():
-        return text
+        return markdown_safe(text)
     default = field.get_default(call_default_factory=True)
     if default in (None, {}, [], ""):
-        return text
+        return markdown_safe(text)
     if isinstance(default, list):
         default = ",".join(map(str, default))
-    return f"{text} (default {default})".strip()
+    return markdown_safe(f"{text} (default {default})".strip())
 
 
 def _inherited(config_class: type[BaseModel], name: str, field: FieldInfo) -> tuple[dict[str, Any], str | None]:

@@ -166,6 +166,12 @@ NUMBER_CASES = [
     ("The value is .5", 0.5),
     ("120,000 platelets", 120000.0),
     ("The date is 09/23/2014", None),
+    # issue 15: a rounding instruction and a blood pressure are not answers
+    ("MAP = (108 + 2 x 69) / 3 = 82. The answer is rounded to 1 decimal place.", 82.0),
+    ("The answer is 82.0, rounded to one decimal place.", 82.0),
+    ("Blood pressure 108/69 mmHg, so the MAP is 82 mmHg", 82.0),
+    ("BP 108/69 mmHg", None),
+    ("Give the answer to 2 significant figures: 0.53", 0.53),
     ("No calculation is possible without the weight.", None),
     ("", None),
 ]

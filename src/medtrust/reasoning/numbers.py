@@ -9,6 +9,11 @@ from medtrust.reasoning.text import answer_region
 from medtrust.text import normalize_unicode as normalize
 
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+#: numbers that are never the answer: rounding instructions and blood pressures ("108/69 mmHg" is no fraction)
+_NOT_ANSWER = re.compile(r"\b(?:rounded|rounding|round)\s+(?:off\s+)?to\s+(?:the\s+nearest\s+)?(?:\d+|one|two|three)\s*"
+                         r"(?:decimal\s+places?|dp\b|significant\s+(?:figures?|digits?)|sig\.?\s*figs?)"
+                         r"|\b\d+\s*(?:decimal\s+places?|significant\s+(?:figures?|digits?))"
+                         r"|\b\d{2,3}\s*/\s*\d{2,3}\s*(?:mm\s*hg|mmhg)\b", re.I)
 _DATE_LIKE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{1,2}-\d{1,2}\b|\d{4}年\d{1,2}月\d{1,2}日")
 _NUMBER = re.compile(
     r"(?<![A-Za-z0-9_./^])"
@@ -38,6 +43,7 @@ def _numbers(text: str) -> list[tuple[int, float]]:
     """(position, value) of every number in ``text``, dates masked out."""
     text = normalize(text).translate(_SUPERSCRIPT)
     text = _DATE_LIKE.sub(lambda m: "#" * len(m.group(0)), text)
+    text = _NOT_ANSWER.sub(lambda m: "#" * len(m.group(0)), text)
     out = []
     for m in _NUMBER.finditer(text):
         sign = -1.0 if m.group("sign") == "-" else 1.0
