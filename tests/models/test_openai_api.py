@@ -161,6 +161,18 @@ def test_refused_connection_is_backend_unavailable(unused_port):
     assert err.value.__cause__ is None and err.value.__suppress_context__  # no SDK traceback chained
 
 
+def test_credentials_in_the_server_address_are_never_shown(unused_port):
+    from medtrust.models.openai_api import redact_url
+    url = f"http://alice:s3cret@127.0.0.1:{unused_port}/v1"
+    backend = OpenAIBackend("m", base_url=url, env_prefix="LOCAL", max_retries=0)
+    assert backend.info()["base_url"] == f"http://***@127.0.0.1:{unused_port}/v1"
+    with pytest.raises(BackendUnavailable) as err:
+        backend.generate([GenerationRequest(QUESTION, max_tokens=2)])
+    assert "s3cret" not in str(err.value) and "alice" not in str(err.value) and "***@127.0.0.1" in str(err.value)
+    assert redact_url("https://api.example.com/v1") == "https://api.example.com/v1"
+    assert redact_url("https://tok@example.com:8443/v1") == "https://***@example.com:8443/v1"
+
+
 def test_missing_base_url_names_the_env_var(monkeypatch):
     monkeypatch.delenv("DEEPSEEK_BASE_URL", raising=False)
     with pytest.raises(BackendUnavailable) as err:

@@ -55,6 +55,7 @@ class OpenAIBackend(Backend):
                     "The OpenAI API needs a key, and OPENAI_API_KEY is not set.",
                     "export OPENAI_API_KEY=sk-...  (or set OPENAI_BASE_URL to a local server)")
         self.base_url = base_url.rstrip("/")
+        self.shown_url = redact_url(self.base_url)  # what is written and printed: no user:password
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
         self.concurrency = int(concurrency)
@@ -125,7 +126,7 @@ class OpenAIBackend(Backend):
         while len(choices) < req.n:
             resp = self._create(messages, req, n=1, seed=self._seed(req, indices[len(choices)]))
             if not resp.choices:
-                raise BackendUnavailable(f"The server at {self.base_url} answered with no choices.",
+                raise BackendUnavailable(f"The server at {self.shown_url} answered with no choices.",
                                          "check the server's log")
             choices.extend(resp.choices[:1])
             if n_rejected:
@@ -173,7 +174,7 @@ class OpenAIBackend(Backend):
             content = getattr(choice.logprobs, "content", None) if choice.logprobs is not None else None
             if content is None and text:
                 raise BackendUnavailable(
-                    f"The server at {self.base_url} returned no token log-probs although they were "
+                    f"The server at {self.shown_url} returned no token log-probs although they were "
                     "asked for.",
                     "serve the model with a server that returns chat logprobs (vLLM, llama.cpp with "
                     "--logits_all true, OpenAI), or add -M logprobs=false and use a study that does "
@@ -187,14 +188,14 @@ class OpenAIBackend(Backend):
         """One clear MedtrustError for an SDK error (no SDK traceback reaches the user)."""
         import openai
 
-        url, prefix = self.base_url, self.env_prefix
+        url, prefix = self.shown_url, self.env_prefix
         if isinstance(e, openai.APITimeoutError):
             return BackendUnavailable(
                 f"The OpenAI-compatible server at {url} did not answer within {self.timeout:g} s "
                 f"(after {self.max_retries} retries).",
                 "raise -M timeout=..., lower -M concurrency=..., or check the server's load")
         if isinstance(e, openai.APIConnectionError):
-            reason = str(e.__cause__ or e)
+            reason = self.redact(str(e.__cause__ or e))
             return BackendUnavailable(
                 f"Cannot reach the OpenAI-compatible server at {url} ({reason})",
                 f"start the server, or set {prefix}_BASE_URL to the address it listens on")
@@ -220,8 +221,12 @@ class OpenAIBackend(Backend):
             return BackendUnavailable(f"The server at {url} failed ({e.status_code}): {_server_text(e)}",
                                       "check the server's log; the request was retried "
                                       f"{self.max_retries} times (-M max_retries=...)")
-        return MedtrustError(f"The OpenAI-compatible backend failed: {e}",
+        return MedtrustError(f"The OpenAI-compatible backend at {url} failed: {self.redact(str(e))}",
                              "check the server and backend arguments")
+
+    def redact(self, text: str) -> str:
+        """``text`` with the server address's credentials replaced."""
+        return text.replace(self.base_url, self.shown_url) if self.shown_url != self.base_url else text
 
     def list_models(self) -> list[str]:
         """The model ids the server offers ([] if it cannot say)."""
@@ -231,7 +236,7 @@ class OpenAIBackend(Backend):
             return []
 
     def info(self) -> dict[str, Any]:
-        return {"name": self.name, "backend": "openai", "model": self.model, "base_url": self.base_url}
+        return {"name": self.name, "backend": "openai", "model": self.model, "base_url": self.shown_url}
 
     def close(self) -> None:
         self.client.close()
@@ -261,3 +266,17 @@ def _server_text(e: Any, limit: int = 600) -> str:
                 or body.get("detail"))
     text = str(text or body or getattr(e, "message", None) or e).strip()
     return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@`` (for results.json, logs and errors)."""
+    from urllib.parse import urlsplit, urlunsplit
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

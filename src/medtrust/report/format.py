@@ -64,4 +64,8 @@ def table_html(header: list[str], rows: list[list[Any]]) -> str:
 
 def json_for_script(obj: Any) -> str:
     """JSON that is safe inside a ``<script type="application/json">`` element."""
-    return json.dumps(obj, ensure_ascii=False, default=str).replace("</", "<\\/")
+    # "<!--<script>" or "</script>" in any string would change how the element ends: escape every
+    # "<" (and ">", "&", the JavaScript line separators) as JSON escapes, which JSON.parse reads back
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))

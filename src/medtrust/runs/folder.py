@@ -89,11 +89,23 @@ class RunFolder:
         if not self.samples_path.exists():
             return
         with open(self.samples_path, encoding="utf-8") as f:
-            for line in f:
+            for number, line in enumerate(f, 1):
                 if not line.endswith("\n"):
                     break  # cut off mid-write: the run was interrupted here
-                if line.strip():
-                    yield json.loads(line)
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise MedtrustError(
+                        f"Line {number} of {self.samples_path} is not a JSON record ({e.msg}, column {e.colno}); "
+                        "the lines before and after it are kept.",
+                        f"delete or repair line {number} (sed -i '{number}d' {self.samples_path}); --resume then "
+                        "generates that sample again") from None
+                if not isinstance(record, dict) or "id" not in record:
+                    raise MedtrustError(f"Line {number} of {self.samples_path} is not a sample record (no 'id').",
+                                        f"delete or repair line {number}; --resume then generates that sample again")
+                yield record
 
     def samples(self) -> list[dict[str, Any]]:
         """One raw record (a dict) per id: the last one written (a retried error is replaced)."""
