@@ -161,6 +161,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(130)
+    except OSError as e:  # a file or folder the environment refused: permissions, full disk, ...
+        if STATE["debug"]:
+            raise
+        from medtrust.errors import from_os_error
+        err = from_os_error(e)
+        typer.secho(f"Error: {err.problem}", fg="red", err=True)
+        typer.echo(f"Fix: {err.fix}", err=True)
+        sys.exit(2)
     except Exception as e:  # noqa: BLE001 - last resort: one line, traceback on request
         if STATE["debug"]:
             raise

@@ -144,7 +144,9 @@ def _raw_pairs(pairs: list[str], flag: str) -> dict[str, str]:
 
 ControlParams = {
     "config": (Optional[str], typer.Option("--config", help="YAML file of options (flags override it)")),
-    "resume": (Optional[str], typer.Option("--resume", help="finish an interrupted run folder")),
+    "resume": (Optional[str], typer.Option("--resume", help="finish an interrupted run folder as it was configured "
+                                           "(only --batch-size, --cache and -M timeout/max_retries/concurrency/"
+                                           "batch_size/device may change; other options must equal the saved ones)")),
     "rescore": (Optional[str], typer.Option("--rescore", help="score a saved run again without the generator "
                                            "(a new run folder)")),
     "quiet": (bool, typer.Option("--quiet", "-q", help="no progress bar")),
@@ -189,7 +191,10 @@ def run_study_verb(study_cls, flags: dict[str, Any], config: str | None, resume:
                                 + ", ".join(_flag(k) for k in allowed))
         return rescore_run(study, rescore, {k: v for k, v in flags.items() if k in allowed}, progress=not quiet)
     if resume:
-        return execute(study, resume=resume, progress=not quiet)
+        if config:
+            raise MedtrustError("--config cannot be combined with --resume: the run folder's config.yaml is used.",
+                                "drop --config (operational flags such as --batch-size or -M timeout=... may be given)")
+        return execute(study, resume=resume, progress=not quiet, given=flags)
     return execute(study, make_config(study.config_class, config, flags), progress=not quiet)
 
 

@@ -43,6 +43,7 @@ class RunConfig(BaseModel):
     seed: int = Field(default=0, description="seed for shuffling and sampling")
     shuffle: bool = Field(default=False, description="shuffle rows with --seed")
     lang: Literal["en", "zh", "all"] = Field(default="en", description="en, zh or all (built-in sets and prompts)")
+    allow_outside_images: bool = Field(default=False, description="let a manifest's image paths leave its folder")
     runs_dir: str = Field(default="runs", description="where run folders are created")
     batch_size: int = Field(default=16, ge=1, description="samples per batch (written to disk after each)")
     cache: bool = Field(default=True, description="reuse cached generations")

@@ -6,16 +6,18 @@ without the generator. The steps are the ``Study`` contract's (``medtrust.studie
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from medtrust.config import RunConfig
 from medtrust.data.schema import Sample
-from medtrust.errors import Interrupted, MedtrustError
+from medtrust.errors import Interrupted, MedtrustError, from_os_error
 from medtrust.models.base import Backend, Capability
 from medtrust.runs.folder import RunFolder
 from medtrust.runs.records import Results, SampleRecord
+from medtrust.runs.resume import check_data, record_data, resumed_config
 from medtrust.studies import Context, Study, Unit
 
 RESCORED_FROM = "rescored_from"
@@ -81,53 +83,75 @@ def open_generator(study: Study, config: RunConfig, samples: Sequence[Sample], b
 
 
 def execute(study: Study, config: RunConfig | None = None, resume: str | None = None, progress: bool = True,
-            backend: Backend | None = None) -> RunFolder:
-    """Run ``study`` with ``config`` (or finish the run folder ``resume``); returns the run folder.
-    Nothing is written before every named component is resolved and the generator is open."""
-    run = RunFolder.open(resume) if resume else None
-    if run is not None:
-        run.check_schema()
-        config = config_of(study, run)
-    assert config is not None, "execute needs a config or a run folder to resume"
-    samples = study.load_samples(config)
-    ids = [s.id for s in samples]
-    if len(set(ids)) != len(ids):
-        raise MedtrustError(f"Dataset '{config.dataset}' has repeated sample ids.", "make the ids unique")
-    units = expand(samples, study.variants(config), study.variant_major)
-    if study.needs_generator:
-        open_generator(study, config, samples, backend, check_only=True)  # a backend that cannot do it stops here
-    components = study.resolve(config, backend)  # judges and entailment models before the generator
-    generator = open_generator(study, config, samples, backend) if study.needs_generator else None
-    if run is None:
-        run = RunFolder.create(config.runs_dir, study.name, study.run_label(config), config.model_dump())
-    ctx = Context(config, run, components, progress, generator)
+            backend: Backend | None = None, given: dict[str, Any] | None = None) -> RunFolder:
+    """Run ``study`` with ``config`` (or finish the run folder ``resume``, where ``given`` flags may
+    change only operational options); returns the run folder. Nothing is written before every
+    named component is resolved and the generator is open; the folder is locked while written."""
+    with ExitStack() as stack:
+        run = RunFolder.open(resume) if resume else None
+        if run is not None:
+            stack.enter_context(run.lock())
+            run.check_schema()
+            config = resumed_config(config_of(study, run), given or {}, run.path)
+        assert config is not None, "execute needs a config or a run folder to resume"
+        samples = study.load_samples(config)
+        ids = [s.id for s in samples]
+        if len(set(ids)) != len(ids):
+            raise MedtrustError(f"Dataset '{config.dataset}' has repeated sample ids.", "make the ids unique")
+        if run is not None:
+            check_data(run, samples, config.dataset)
+        units = expand(samples, study.variants(config), study.variant_major)
+        if study.needs_generator:
+            open_generator(study, config, samples, backend, check_only=True)  # a backend that cannot do it stops here
+        components = study.resolve(config, backend)  # judges and entailment models before the generator
+        generator = open_generator(study, config, samples, backend) if study.needs_generator else None
+        if run is None:
+            run = RunFolder.create(config.runs_dir, study.name, study.run_label(config), config.model_dump())
+            stack.enter_context(run.lock())
+            record_data(run, samples)
+        ctx = Context(config, run, components, progress, generator)
+        started = _generate_all(study, ctx, units)
+        order = {u.id: i for i, u in enumerate(units)}
+        records = sorted(run.records(study.record_type), key=lambda r: order.get(r.id, len(order)))
+        finish(study, ctx, records, started, len(units), backend=generator)
+        return run
+
+
+def _generate_all(study: Study, ctx: Context, units: list[Unit]) -> float:
+    """Generate every unit not yet saved, batch by batch; Ctrl-C and errors keep what is saved.
+    Returns when generation started."""
+    run, config = ctx.run, ctx.config
     started = time.time()
     done = run.done_ids()
     todo = [u for u in units if u.id not in done]
     _write_status(run, study, config, "running", len(units) - len(todo), len(units), started)
-    bar = progress_bar(len(units), len(units) - len(todo), study.name, progress)
+    bar = progress_bar(len(units), len(units) - len(todo), study.name, ctx.progress)
     try:
         for batch in batches(todo, config.batch_size):
-            run.append(study.generate(generator, batch, ctx))
+            run.append(study.generate(ctx.generator, batch, ctx))
             bar.update(len(batch))
     except KeyboardInterrupt:
         bar.close()
         saved = len(run.done_ids())
-        _write_status(run, study, config, "partial", saved, len(units), started)
-        raise Interrupted(f"Interrupted. {saved} of {len(units)} samples are saved in {run.path}.",
+        with suppress(OSError):  # a full disk may refuse the status too; the samples are what counts
+            _write_status(run, study, config, "partial", saved, len(units), started)
+        raise Interrupted(f"Interrupted. {saved} of {len(units)} samples are saved in {run.path} (answers that had "
+                          "arrived for the others are in the generation cache).",
                           f"finish it with: medtrust {_verb(study)} --resume {run.path}") from None
-    except MedtrustError as e:
+    except (MedtrustError, OSError) as e:
         bar.close()
+        if isinstance(e, OSError):
+            e = from_os_error(e, "Writing the run stopped")
         saved = len(run.done_ids())
-        _write_status(run, study, config, "failed", saved, len(units), started, error=e.problem)
+        with suppress(OSError):
+            _write_status(run, study, config, "failed", saved, len(units), started, error=e.problem)
         hint = f"finish with: medtrust {_verb(study)} --resume {run.path}"
+        if "-M " in (e.fix or ""):
+            hint += " and the -M options you changed"
         raise MedtrustError(f"{e.problem}\n{saved} of {len(units)} samples are saved in {run.path}.",
                             (e.fix + "; then " if e.fix else "") + hint) from e
     bar.close()
-    order = {u.id: i for i, u in enumerate(units)}
-    records = sorted(run.records(study.record_type), key=lambda r: order.get(r.id, len(order)))
-    finish(study, ctx, records, started, len(units), backend=generator)
-    return run
+    return started
 
 
 def finish(study: Study, ctx: Context, records: list[SampleRecord], started: float, expected: int,
@@ -178,7 +202,10 @@ def rescore(study: Study, source: str, overrides: dict[str, Any], progress: bool
     run.share_files_of(src)
     ctx = Context(config, run, components, progress)
     started = time.time()
-    finish(study, ctx, records, started, len(records), rescored_from=str(src.path),
+    saved = src.read_results()
+    # a run that stopped (or a cut-off last line) re-scores as partial: n < the samples it meant to have
+    expected = max(len(records), saved.expected) if saved is not None and saved.expected else len(records)
+    finish(study, ctx, records, started, expected, rescored_from=str(src.path),
            backend_info=src.results.get("backend"))
     return run
 

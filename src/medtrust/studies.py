@@ -108,7 +108,8 @@ class Study:
     def load_samples(self, config: RunConfig) -> list[Sample]:
         from medtrust.data.registry import load_dataset
         return load_dataset(config.dataset, path=config.data_path, split=config.split, limit=config.limit,
-                            seed=config.seed, shuffle=config.shuffle, lang=config.lang)
+                            seed=config.seed, shuffle=config.shuffle, lang=config.lang,
+                            allow_outside_images=config.allow_outside_images)
 
     def variants(self, config: RunConfig) -> list[str | None]:
         """The variants every sample runs under; ``[None]`` when the study has no variant axis."""

@@ -67,14 +67,15 @@ def test_rescoring_the_upgraded_run_gives_every_metric_back(study, upgraded, cli
     assert set(before) <= set(after) and len(before) > 50
     # the only numbers a schema-1 run lacks: the judge's measured agreement with people (issue 13)
     assert {k.split("/")[:2] == ["judges", "agreement"] for k in set(after) - set(before)} <= {True}
-    assert {k: v for k, v in after.items() if abs(v - before[k]) > 1e-9} == {}
+    assert {k: v for k, v in before.items() if abs(after[k] - v) > 1e-9} == {}
 
 
 def test_upgrade_keeps_every_saved_value_and_refuses_twice(upgraded):
     from medtrust.reasoning.study import ReasoningRecord
     from medtrust.runs.folder import RunFolder
     from medtrust.runs.upgrade import upgrade_run
-    old = {json.loads(x)["id"]: json.loads(x) for x in (FIXTURES / "reasoning" / "samples.jsonl").read_text().splitlines()}
+    lines = (FIXTURES / "reasoning" / "samples.jsonl").read_text().splitlines()
+    old = {json.loads(x)["id"]: json.loads(x) for x in lines}
     for r in RunFolder(upgraded["reasoning"]).records(ReasoningRecord):
         o = old[r.id]
         texts = [s["text"] for s in o["samples"]] if o.get("samples") else [o["raw_output"]]

@@ -104,7 +104,7 @@ def default_local_path(spec: DatasetSpec) -> Path | None:
 
 def load_dataset(name: str, path: str | os.PathLike | None = None, split: str | None = None,
                  limit: int | None = None, seed: int = 0, shuffle: bool = False,
-                 lang: str = "en") -> list[Sample]:
+                 lang: str = "en", allow_outside_images: bool = False) -> list[Sample]:
     """Load a dataset as a list of Samples.
 
     ``path`` is a local file or folder in the upstream format, or ``hf:<dataset id>`` for the
@@ -112,6 +112,7 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, split: str | 
     code, others are read from ``$MEDTRUST_DATA_DIR/<folder>`` or fetched from the hub.
     ``shuffle`` permutes rows with ``seed`` before ``limit`` is applied. ``lang`` ("en", "zh" or
     "all") picks the language of the built-in bilingual sets; upstream sets keep their language.
+    Image paths of a manifest must lie in its folder unless ``allow_outside_images``.
     """
     spec = get_spec(name)
     split = split or spec.default_split
@@ -120,7 +121,12 @@ def load_dataset(name: str, path: str | os.PathLike | None = None, split: str | 
                         f"use --split with one of: {', '.join(spec.splits)}")
     if lang not in ("en", "zh", "all"):
         raise DataError(f"Unknown language '{lang}'.", "use --lang en, zh or all")
-    samples = _read(spec, path, split, seed, lang)
+    from medtrust.data.loaders.vqa import ALLOW_OUTSIDE
+    token = ALLOW_OUTSIDE.set(allow_outside_images)
+    try:
+        samples = _read(spec, path, split, seed, lang)
+    finally:
+        ALLOW_OUTSIDE.reset(token)
     if not samples:
         raise DataError(f"Dataset '{name}' (split '{split}') has no rows.", "check the path and the split")
     if shuffle:
@@ -152,7 +158,19 @@ def _read(spec: DatasetSpec, path, split: str, seed: int, lang: str) -> list[Sam
                         f"pass --data-path pointing at the upstream files (folder '{spec.local_folder}')")
     if spec.read_local is None:
         raise DataError(f"Dataset '{spec.name}' cannot be read from a local path.", "drop --data-path")
-    return list(spec.read_local(path, split))
+    from pydantic import ValidationError
+
+    from medtrust.data.loaders._common import READING
+    READING.update(file=None, row=None)
+    try:
+        return list(spec.read_local(path, split))
+    except ValidationError as e:  # a value of the wrong kind, e.g. a question that is a number
+        first = e.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "row"
+        raise malformed(READING["file"] or path, READING["row"] or "?",
+                        f"field '{field}': {first['msg'].lower()} (got {first.get('input')!r})") from None
+    finally:
+        READING.update(file=None, row=None)
 
 
 def _read_hub(spec: DatasetSpec, hub_id: str, split: str, default_id: bool = True) -> list[Sample]:

@@ -63,6 +63,7 @@ class PopeStudy(Study):
 
     def load_samples(self, config: PopeConfig) -> list[Sample]:
         rows = load_dataset(config.dataset, path=config.data_path, split=config.split, seed=config.seed,
+                            allow_outside_images=config.allow_outside_images,
                             shuffle=config.shuffle, lang=config.lang)
         images = annotated_images(rows)
         if not images:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import threading
 from dataclasses import replace
@@ -19,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from medtrust.errors import MedtrustError
 from medtrust.models.base import (
     Backend,
     Completion,
@@ -68,12 +70,18 @@ class GenerationCache:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._db.commit()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # prompts and answers: readable by the owner only (SQLite's
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # -wal/-shm files follow)
+            self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.commit()
+        except (OSError, sqlite3.Error) as e:
+            raise MedtrustError(f"The generation cache {self.path} cannot be opened ({e}).",
+                                "run with --no-cache, or point MEDTRUST_GENERATION_CACHE at a writable file") from None
 
     def get_many(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -134,7 +142,13 @@ class CachedBackend(Backend):
             progress(len(requests) - len(todo))
         if todo:
             sub = [_only(requests[ri], missing) for ri, missing in todo]
-            fresh = self.inner.generate(sub, progress=progress)
+            try:
+                fresh = self.inner.generate(sub, progress=progress)
+            except BaseException as e:  # Ctrl-C or an error: keep the completions that did arrive
+                partial = getattr(e, "partial_results", None) or {}
+                self.cache.put_many({keys[todo[j][0]][i]: _pack(c) for j, comps in partial.items()
+                                     for i, c in zip(todo[j][1], comps)})
+                raise
             store = {}
             for (ri, missing), comps in zip(todo, fresh):
                 for i, c in zip(missing, comps):

@@ -18,8 +18,9 @@ _LOADED: dict[tuple[str, str], Backend] = {}
 _CACHES: dict[str, Any] = {}
 
 
-def _key(model: str, args: dict[str, Any]) -> tuple[str, str]:
-    return model.strip(), json.dumps(args, sort_keys=True, default=str)
+def _key(model: str, args: dict[str, Any]) -> tuple:
+    from medtrust.models.registry import environment_of
+    return model.strip(), json.dumps(args, sort_keys=True, default=str), environment_of(model)
 
 
 def require(name: str, have: Iterable[Capability], needs: Iterable[Capability], purpose: str) -> None:

@@ -1,14 +1,16 @@
 """OpenAI-compatible chat servers (OpenAI, vLLM serve, llama.cpp server, DeepSeek, DashScope...).
 
-Uses the official ``openai`` SDK; its ``max_retries`` gives retries with exponential backoff
-on 429, 5xx and connection errors. Requests run in a bounded thread pool. SDK errors become
-:class:`~medtrust.errors.MedtrustError` subclasses with one message that names the fix.
+Uses the official ``openai`` SDK's async client: up to ``concurrency`` requests in flight, each
+attempt under a whole-request deadline (``timeout``), retried ``max_retries`` times with backoff on
+timeouts, refused connections, 429, 5xx and malformed replies; Ctrl-C cancels what is in flight.
+SDK errors become :class:`~medtrust.errors.MedtrustError` subclasses with one message that names
+the fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from medtrust.errors import BackendUnavailable, CapabilityError, MedtrustError
@@ -21,8 +23,8 @@ OPENAI_URL = "https://api.openai.com/v1"
 class OpenAIBackend(Backend):
     """A model behind an OpenAI-compatible ``/v1/chat/completions`` endpoint.
 
-    Backend arguments (``-M key=value``): ``timeout`` (seconds per call, default 300),
-    ``max_retries`` (SDK retries with backoff, default 3), ``concurrency`` (requests in flight,
+    Backend arguments (``-M key=value``): ``timeout`` (seconds per whole request attempt, default 300),
+    ``max_retries`` (retries with backoff, default 3), ``concurrency`` (requests in flight,
     default 8), ``logprobs`` (ask for token log-probs, default true), ``images`` (the model accepts
     images, default false). ``extra_<key>=value`` sends ``<key>`` in the request body as is
     (e.g. ``-M extra_enable_thinking=false`` for DashScope).
@@ -64,7 +66,8 @@ class OpenAIBackend(Backend):
         self.extra_body = {k[len("extra_"):]: v for k, v in extra.items()}
         self.want_logprobs = bool(logprobs)
         self._n_supported: bool | None = None  # None: not tried yet; False: the server ignores n
-        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY",
+        self.api_key = api_key or "EMPTY"
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key,  # list_models only
                                     timeout=self.timeout, max_retries=self.max_retries)
         self.capabilities = self.capabilities_for({"logprobs": logprobs, "images": images})
 
@@ -83,30 +86,52 @@ class OpenAIBackend(Backend):
     # ---------------------------------------------------------------------------- generate
     def generate(self, requests: Sequence[GenerationRequest],
                  progress: ProgressFn | None = None) -> list[list[Completion]]:
-        """n completions per request; up to ``concurrency`` requests in flight, order kept."""
+        """n completions per request; up to ``concurrency`` requests in flight, order kept.
+
+        Requests run on the SDK's async client, so Ctrl-C and ``-M timeout`` (a deadline on each
+        whole attempt, however slowly the server trickles) cancel requests in flight. On an error or
+        Ctrl-C the completions that had arrived travel on the exception as ``partial_results``
+        (``{request index: completions}``), so the generation cache keeps them."""
         if Capability.IMAGES not in self.capabilities and any(has_images(r.messages) for r in requests):
             raise CapabilityError(
                 f"The prompt holds an image, but '{self.name}' is not marked as accepting images.",
                 "add -M images=true if the served model is a vision-language model")
-        results: list[list[Completion]] = [[] for _ in requests]
         if not requests:
-            return results
-        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests)),
-                                  thread_name_prefix="medtrust-openai")
+            return []
+        results: dict[int, list[Completion]] = {}
         try:
-            futures = {pool.submit(self._sample, r): i for i, r in enumerate(requests)}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for fut in done:
-                    results[futures[fut]] = fut.result()  # raises the first error
-                if progress and done:
-                    progress(len(done))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return results
+            _run(self._generate_all(requests, results, progress))
+        except (KeyboardInterrupt, MedtrustError) as e:
+            e.partial_results = dict(results)  # type: ignore[union-attr]
+            raise
+        return [results[i] for i in range(len(requests))]
 
-    def _sample(self, req: GenerationRequest) -> list[Completion]:
+    async def _generate_all(self, requests: Sequence[GenerationRequest], results: dict[int, list[Completion]],
+                            progress: ProgressFn | None) -> None:
+        import asyncio
+
+        import openai
+        client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout,
+                                    max_retries=0)
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one(index: int, req: GenerationRequest) -> None:
+            async with slots:
+                results[index] = await self._sample(client, req)
+            if progress:
+                progress(1)
+        tasks = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(requests)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:  # the first error, or Ctrl-C: cancel what is still in flight
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            await client.close()
+
+    async def _sample(self, client, req: GenerationRequest) -> list[Completion]:
         """The n completions of one request: one call with n, or repeated calls if the server ignores n."""
         messages = to_openai_messages(req.messages)
         indices = req.sample_indices()
@@ -114,7 +139,7 @@ class OpenAIBackend(Backend):
         n_rejected = False
         if req.n > 1 and self._n_supported is not False:
             try:
-                resp = self._create(messages, req, n=req.n, seed=self._seed(req, indices[0]))
+                resp = await self._create(client, messages, req, n=req.n, seed=self._seed(req, indices[0]))
             except BadRequestForN:
                 n_rejected = True  # confirmed below if the same request with n=1 succeeds
             else:
@@ -124,10 +149,7 @@ class OpenAIBackend(Backend):
                 elif self._n_supported is None:
                     self._n_supported = True
         while len(choices) < req.n:
-            resp = self._create(messages, req, n=1, seed=self._seed(req, indices[len(choices)]))
-            if not resp.choices:
-                raise BackendUnavailable(f"The server at {self.shown_url} answered with no choices.",
-                                         "check the server's log")
+            resp = await self._create(client, messages, req, n=1, seed=self._seed(req, indices[len(choices)]))
             choices.extend(resp.choices[:1])
             if n_rejected:
                 self._n_supported = n_rejected = False
@@ -141,9 +163,7 @@ class OpenAIBackend(Backend):
             return None
         return server_seed(req, index) if req.temperature > 0 else req.seed
 
-    def _create(self, messages: list[dict], req: GenerationRequest, n: int, seed: int | None):
-        import openai
-
+    def _body(self, messages: list[dict], req: GenerationRequest, n: int, seed: int | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": req.temperature,
                                   "top_p": req.top_p, "max_tokens": req.max_tokens}
         if n > 1:
@@ -157,14 +177,33 @@ class OpenAIBackend(Backend):
             kwargs["top_logprobs"] = 1  # llama.cpp's server returns chat logprobs only with top_logprobs >= 1
         if self.extra_body:
             kwargs["extra_body"] = self.extra_body
-        try:
-            return self.client.chat.completions.create(**kwargs)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            if n > 1:
-                raise BadRequestForN() from None
-            raise self._error(e) from None
-        except openai.OpenAIError as e:
-            raise self._error(e) from None
+        return kwargs
+
+    async def _create(self, client, messages: list[dict], req: GenerationRequest, n: int, seed: int | None):
+        """One chat completion: each attempt within ``timeout`` seconds; timeouts, refused
+        connections, 429, 5xx and malformed replies retried ``max_retries`` times with backoff."""
+        import asyncio
+
+        import openai
+        kwargs = self._body(messages, req, n, seed)
+        last: BaseException | None = None
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                await asyncio.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
+            try:
+                resp = await asyncio.wait_for(client.chat.completions.create(**kwargs), self.timeout)
+                check_reply(resp)
+                return resp
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
+                if n > 1:
+                    raise BadRequestForN() from None
+                raise self._error(e) from None
+            except (asyncio.TimeoutError, openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError,
+                    openai.InternalServerError, openai.APIResponseValidationError, MalformedReply, ValueError) as e:
+                last = e  # ValueError: a body that is not JSON (an HTML page, a proxy's error text)
+            except openai.OpenAIError as e:
+                raise self._error(e) from None
+        raise self._error(last) from None
 
     def _completion(self, choice: Any, req: GenerationRequest) -> Completion:
         message = choice.message
@@ -186,16 +225,24 @@ class OpenAIBackend(Backend):
     # ------------------------------------------------------------------------------ errors
     def _error(self, e: Exception) -> MedtrustError:
         """One clear MedtrustError for an SDK error (no SDK traceback reaches the user)."""
+        import asyncio
+
         import openai
 
         url, prefix = self.shown_url, self.env_prefix
-        if isinstance(e, openai.APITimeoutError):
+        if isinstance(e, (MalformedReply, ValueError, openai.APIResponseValidationError)):
             return BackendUnavailable(
-                f"The OpenAI-compatible server at {url} did not answer within {self.timeout:g} s "
-                f"(after {self.max_retries} retries).",
+                f"The server at {url} sent replies that are not chat completions ({self.redact(str(e))[:200]}; "
+                f"{self.max_retries + 1} tries).",
+                f"check that {prefix}_BASE_URL is the API root of an OpenAI-compatible server (it often ends "
+                "in /v1) and read the server's log; -M max_retries=... tries more often")
+        if isinstance(e, (asyncio.TimeoutError, TimeoutError, openai.APITimeoutError)):
+            return BackendUnavailable(
+                f"The OpenAI-compatible server at {url} did not finish a reply within {self.timeout:g} s "
+                f"({self.max_retries + 1} tries; -M timeout is the deadline of each whole request).",
                 "raise -M timeout=..., lower -M concurrency=..., or check the server's load")
         if isinstance(e, openai.APIConnectionError):
-            reason = self.redact(str(e.__cause__ or e))
+            reason = self.redact(_root_cause(e))
             return BackendUnavailable(
                 f"Cannot reach the OpenAI-compatible server at {url} ({reason})",
                 f"start the server, or set {prefix}_BASE_URL to the address it listens on")
@@ -246,6 +293,33 @@ class BadRequestForN(Exception):
     """The server rejected a request that asked for n > 1 choices (internal signal)."""
 
 
+class MalformedReply(Exception):
+    """A 200 reply that is not a chat completion (no choices, a choice without a message)."""
+
+
+def check_reply(resp: Any) -> None:
+    """Raise MalformedReply unless ``resp`` has choices that each carry a message."""
+    choices = getattr(resp, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise MalformedReply(f"no choices in {type(resp).__name__}: {str(resp)[:120]!r}")
+    for c in choices:
+        if getattr(c, "message", None) is None:
+            raise MalformedReply(f"choice {getattr(c, 'index', '?')} has no message")
+
+
+def _run(coro) -> None:
+    """Run ``coro`` to its end: on this thread, or on a new one when an event loop already runs here
+    (a notebook)."""
+    import asyncio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
 def _reasoning(message: Any) -> str | None:
     """A separately returned reasoning trace (DeepSeek's ``reasoning_content``, vLLM's ``reasoning``)."""
     extra = getattr(message, "model_extra", None) or {}
@@ -254,6 +328,21 @@ def _reasoning(message: Any) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def _root_cause(e: BaseException) -> str:
+    """The innermost operating-system reason of a connection error ("Connection refused", "Name or
+    service not known"), else the first cause's text."""
+    x: BaseException | None = e
+    reason = str(e.__cause__ or e)
+    for _ in range(10):
+        if x is None:
+            break
+        if isinstance(x, OSError) and (x.errno or x.strerror):
+            import os
+            reason = os.strerror(x.errno) if x.errno else x.strerror
+        x = x.__cause__ or x.__context__
+    return reason
 
 
 def _server_text(e: Any, limit: int = 600) -> str:

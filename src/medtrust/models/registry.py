@@ -152,6 +152,27 @@ def resolve(model: str, **kwargs: Any) -> Backend:
         return OpenAIBackend(rest, name=model, base_url=os.environ.get("OPENAI_BASE_URL"),
                              api_key=os.environ.get("OPENAI_API_KEY"), env_prefix="OPENAI", **kwargs)
     service, _, name = rest.partition("/")
-    prefix = service.upper().replace("-", "_").replace(".", "_")
+    prefix = env_prefix(service)
     return OpenAIBackend(name, name=model, base_url=os.environ.get(f"{prefix}_BASE_URL"),
                          api_key=os.environ.get(f"{prefix}_API_KEY"), env_prefix=prefix, **kwargs)
+
+
+def env_prefix(service: str) -> str:
+    """The environment prefix of an ``openai-api/<service>/...`` model: ``LOCAL`` -> LOCAL_BASE_URL."""
+    return service.upper().replace("-", "_").replace(".", "_")
+
+
+def environment_of(model: str) -> tuple[str | None, ...]:
+    """The environment values a model string's backend reads (server address and key), so a
+    backend loaded earlier is not reused after they change."""
+    import hashlib
+    backend, _, rest = model.strip().partition("/")
+    if backend == "openai":
+        prefix = "OPENAI"
+    elif backend == "openai-api":
+        prefix = env_prefix(rest.partition("/")[0])
+    else:
+        return ()
+    key = os.environ.get(f"{prefix}_API_KEY")
+    return os.environ.get(f"{prefix}_BASE_URL"), hashlib.sha256(key.encode()).hexdigest() if key else None
+

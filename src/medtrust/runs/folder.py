@@ -7,6 +7,7 @@ import json
 import os
 import re
 import secrets
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
@@ -19,6 +20,7 @@ from medtrust.errors import MedtrustError
 from medtrust.runs.records import SCHEMA_VERSION, Results, SampleRecord
 
 CONFIG, SAMPLES, RESULTS, REPORT, ARRAYS = "config.yaml", "samples.jsonl", "results.json", "report.html", "arrays"
+LOCK = ".lock"
 IMAGES = "images"  # images a run drew itself (e.g. FigStep's typographic attack images)
 R = TypeVar("R", bound=SampleRecord)
 
@@ -47,6 +49,7 @@ class RunFolder:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         run = cls(Path(root) / f"{stamp}_{study}_{slug(model)}_{secrets.token_hex(3)}")
         run.path.mkdir(parents=True, exist_ok=False)
+        run.path.chmod(0o700)  # it holds prompts and answers: readable by its owner only
         run.write_config(config)
         return run
 
@@ -60,6 +63,35 @@ class RunFolder:
         return run
 
     # ----------------------------------------------------------------------------- config
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder's write lock (``.lock``, with the holder's PID) while the block runs; a
+        second writer stops with one message naming the holder."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock
+            yield
+            return
+        f = open(self.path / LOCK, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise MedtrustError(f"{self.path} is being written by process {holder} right now.",
+                                "wait for that run to end (or stop it), then run --resume again") from None
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+
     def write_config(self, config: dict[str, Any]) -> None:
         _atomic_write(self.path / CONFIG, yaml.safe_dump(_plain(config), sort_keys=False, allow_unicode=True))
 

@@ -15,6 +15,10 @@ from medtrust.errors import DataError
 
 csv.field_size_limit(1 << 24)  # long model completions and patient notes
 
+#: the file and line a loader is reading now: a Sample that fails validation while it is built from
+#: that row is reported there (data/registry.py), not as a bare pydantic error
+READING: dict[str, Any] = {"file": None, "row": None}
+
 
 def find_file(path: Path, names: Sequence[str], dataset: str) -> Path:
     """``path`` itself when it is a file, else the first of ``names`` found inside the folder."""
@@ -64,6 +68,7 @@ def read_jsonl(file: Path) -> Iterator[tuple[int, dict]]:
             raise malformed(file, n, f"not valid JSON ({e.msg}, column {e.colno})") from e
         if not isinstance(obj, dict):
             raise malformed(file, n, f"expected a JSON object, found {type(obj).__name__}")
+        READING.update(file=file, row=n)
         yield n, obj
 
 
@@ -92,6 +97,7 @@ def read_csv(file: Path, required: Sequence[str] = (), header: bool = True,
                 continue
             if width is not None and len(record) != width:
                 raise malformed(file, line, f"expected {width} fields, found {len(record)}")
+            READING.update(file=file, row=line)
             yield line, (dict(zip(columns, record)) if header else record)
     except csv.Error as e:
         raise malformed(file, start, f"CSV error ({e})") from e
@@ -124,6 +130,9 @@ def as_int(value: Any, key: str, where, n) -> int:
 
 def mcq(id: str, question: str, options: Sequence[Any], answer: str, metadata: dict, where, n) -> Sample:
     """A multiple-choice Sample; the answer letter must index one of the options."""
+    for o in options:
+        if o is None or isinstance(o, (bool, list, dict)) or (isinstance(o, str) and not o.strip()):
+            raise malformed(where, n, f"option {o!r} is not text (every option must be a non-empty text or number)")
     choices = [str(o).strip() for o in options]
     letters = LETTERS[:len(choices)]
     if answer not in letters:

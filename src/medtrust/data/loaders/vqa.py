@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -45,8 +46,16 @@ def _objects(value: Any) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
+#: image paths of a manifest may leave its folder only when the user says so (--allow-outside-images)
+ALLOW_OUTSIDE: ContextVar[bool] = ContextVar("allow_outside_images", default=False)
+
+
 def _image(root: Path, name: str, where, n) -> str:
     path = (root / name).expanduser()
+    if not ALLOW_OUTSIDE.get() and not path.resolve().is_relative_to(root.resolve()):
+        raise DataError(f"Row {n} of {where}: image '{name}' is outside the folder {root} "
+                        "(a manifest's images must lie in its folder).",
+                        "move the image into that folder, or pass --allow-outside-images if you trust this file")
     if not path.is_file():
         raise malformed(where, n, f"image '{name}' not found at {path}")
     return str(path)
