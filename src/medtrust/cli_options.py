@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
+from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, Sequence
 
 import typer
@@ -150,12 +151,16 @@ ControlParams = {
     "rescore": (Optional[str], typer.Option("--rescore", help="score a saved run again without the generator "
                                            "(a new run folder)")),
     "quiet": (bool, typer.Option("--quiet", "-q", help="no progress bar")),
+    "drop_corrupt_lines": (bool, typer.Option("--drop-corrupt-lines", help="with --resume: move lines of "
+                                              "samples.jsonl that are no JSON record to samples.corrupt.jsonl "
+                                              "and generate their samples again")),
 }
 
 
-def control_params(names: Sequence[str] = ("config", "resume", "rescore", "quiet")) -> list[inspect.Parameter]:
+def control_params(names: Sequence[str] = tuple(ControlParams)) -> list[inspect.Parameter]:
     """The options that say how to run, not what to compute."""
-    return [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=False if n == "quiet" else None,
+    return [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY,
+                              default=False if ControlParams[n][0] is bool else None,
                               annotation=Annotated[ControlParams[n][0], ControlParams[n][1]]) for n in names]
 
 
@@ -176,7 +181,7 @@ def make_config(cls: type[RunConfig], config_file: str | None, flags: dict[str, 
 
 
 def run_study_verb(study_cls, flags: dict[str, Any], config: str | None, resume: str | None, rescore: str | None,
-                   quiet: bool):
+                   quiet: bool, drop_corrupt_lines: bool = False):
     """What every study verb does with its options: run, ``--resume`` or ``--rescore`` the study."""
     from medtrust.errors import MedtrustError
     from medtrust.pipeline import execute
@@ -190,10 +195,19 @@ def run_study_verb(study_cls, flags: dict[str, Any], config: str | None, resume:
                                 "change.", f"drop {'it' if len(fixed) == 1 else 'them'}; --rescore may change: "
                                 + ", ".join(_flag(k) for k in allowed))
         return rescore_run(study, rescore, {k: v for k, v in flags.items() if k in allowed}, progress=not quiet)
+    if drop_corrupt_lines and not resume:
+        raise MedtrustError("--drop-corrupt-lines works with --resume only.", "add --resume RUN, or drop it")
     if resume:
         if config:
             raise MedtrustError("--config cannot be combined with --resume: the run folder's config.yaml is used.",
                                 "drop --config (operational flags such as --batch-size or -M timeout=... may be given)")
+        if drop_corrupt_lines:
+            from medtrust.runs.folder import RunFolder
+            moved = RunFolder.open(resume).set_aside_corrupt_lines()
+            if moved:
+                from medtrust.cli import echo
+                echo(f"{moved} corrupt line(s) moved to {Path(resume) / 'samples.corrupt.jsonl'}; "
+                     "generating their samples again")
         return execute(study, resume=resume, progress=not quiet, given=flags)
     return execute(study, make_config(study.config_class, config, flags), progress=not quiet)
 

@@ -71,3 +71,18 @@ def test_a_second_writer_is_refused_with_the_holders_pid(failed_run, cli):
     code, _, err = cli("generate", "--resume", str(run), "-q")  # the lock is released with its holder
     assert code == 0, err
     assert len(lines(run)) == 6
+
+
+def test_a_corrupt_middle_line_is_named_and_can_be_set_aside(failed_run, cli):
+    server, run, data = failed_run
+    server.mode = "ok"
+    first, second = lines(run)
+    (run / "samples.jsonl").write_text(first[:25] + "\n" + second + "\n")
+    code, _, err = cli("generate", "--resume", str(run), "-q")
+    assert code == 2 and f"Line 1 of {run / 'samples.jsonl'} is not a JSON record" in err
+    assert "--drop-corrupt-lines" in err
+    code, out, err = cli("generate", "--resume", str(run), "--drop-corrupt-lines", "-q")
+    assert code == 0, err
+    assert "1 corrupt line(s) moved" in out and (run / "samples.corrupt.jsonl").read_text() == first[:25] + "\n"
+    ids = [json.loads(x)["id"] for x in lines(run)]
+    assert len(ids) == 6 == len(set(ids))

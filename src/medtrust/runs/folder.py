@@ -20,7 +20,7 @@ from medtrust.errors import MedtrustError
 from medtrust.runs.records import SCHEMA_VERSION, Results, SampleRecord
 
 CONFIG, SAMPLES, RESULTS, REPORT, ARRAYS = "config.yaml", "samples.jsonl", "results.json", "report.html", "arrays"
-LOCK = ".lock"
+LOCK, CORRUPT = ".lock", "samples.corrupt.jsonl"
 IMAGES = "images"  # images a run drew itself (e.g. FigStep's typographic attack images)
 R = TypeVar("R", bound=SampleRecord)
 
@@ -132,11 +132,11 @@ class RunFolder:
                     raise MedtrustError(
                         f"Line {number} of {self.samples_path} is not a JSON record ({e.msg}, column {e.colno}); "
                         "the lines before and after it are kept.",
-                        f"delete or repair line {number} (sed -i '{number}d' {self.samples_path}); --resume then "
-                        "generates that sample again") from None
+                        "add --drop-corrupt-lines to --resume (such lines move to samples.corrupt.jsonl and "
+                        f"their samples are generated again), or repair line {number} by hand") from None
                 if not isinstance(record, dict) or "id" not in record:
                     raise MedtrustError(f"Line {number} of {self.samples_path} is not a sample record (no 'id').",
-                                        f"delete or repair line {number}; --resume then generates that sample again")
+                                        "add --drop-corrupt-lines to --resume, or repair that line by hand")
                 yield record
 
     def samples(self) -> list[dict[str, Any]]:
@@ -182,6 +182,29 @@ class RunFolder:
     def done_ids(self) -> set[str]:
         """Ids of samples already written without an error (what --resume skips)."""
         return {r["id"] for r in self.iter_samples() if not r.get("error")}
+
+    def set_aside_corrupt_lines(self) -> int:
+        """Move the lines of samples.jsonl that are no JSON record to samples.corrupt.jsonl (kept, not
+        lost) and return how many; ``--resume`` then generates their samples again."""
+        p = self.samples_path
+        if not p.exists():
+            return 0
+        *lines, tail = p.read_text(encoding="utf-8", errors="surrogateescape").split("\n")
+        good, bad = [], []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                ok = isinstance(record, dict) and "id" in record
+            except json.JSONDecodeError:
+                ok = False
+            (good if ok else bad).append(line + "\n")
+        if bad:
+            with open(self.path / CORRUPT, "a", encoding="utf-8", errors="surrogateescape") as f:
+                f.writelines(bad)
+            _atomic_write(p, "".join(good) + tail)
+        return len(bad)
 
     def rewrite_samples(self, records: Iterable[SampleRecord | dict[str, Any]]) -> None:
         """Replace samples.jsonl (scoring, re-scoring); written to a temporary file, then renamed."""
