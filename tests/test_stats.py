@@ -49,3 +49,21 @@ def test_metric_forms():
     m = mean_metric([1.0, None, 3.0, float("nan")])
     assert m["value"] == 2.0 and m["n"] == 2 and m["ci"][0] >= 1.0 and m["ci"][1] <= 3.0
     assert mean_metric([]) == {"value": None, "n": 0, "note": "no values"}
+
+
+def test_rate_metric_is_the_wilson_interval_and_not_degenerate_at_0_or_1():
+    import math
+
+    from medtrust.stats import rate_metric
+
+    def wilson(k, n, z=1.6448536269514722):  # the textbook formula, 90% two-sided
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return centre - half, centre + half
+    for k, n in [(0, 24), (24, 24), (3, 24), (7, 12), (1, 1)]:
+        m = rate_metric([True] * k + [False] * (n - k) + [None])
+        assert (m["value"], m["n"], m["count"], m["interval"]) == (k / n, n, k, "wilson")
+        assert m["ci"] == pytest.approx(wilson(k, n), abs=1e-12)
+    assert rate_metric([False] * 24)["ci"][1] > 0.09 and rate_metric([True] * 24)["ci"][0] < 0.91
+    assert rate_metric([None]) == {"value": None, "n": 0, "note": "no values"}

@@ -70,10 +70,10 @@ _register_generate()
 @app.command(epilog=examples("medtrust demo", "medtrust demo --runs-dir /tmp/demo-runs --limit 10"))
 def demo(runs_dir: o.RunsDir = None, limit: o.Limit = None, quiet: o.Quiet = False):
     """Run every study on the embedded model and built-in data; print where the reports are."""
-    from medtrust.demo import run_demo
+    from medtrust.demo import run_demo, summary, write_index
     reports = run_demo(runs_dir or "runs", limit=limit, progress=not quiet)
-    for name, path in reports.items():
-        echo(f"{name} report: {path}")
+    echo("\n".join(summary(reports)))
+    echo(f"\nEvery report: {write_index(runs_dir or 'runs', reports).as_uri()}")
 
 
 # ------------------------------------------------------------------------------------ report
@@ -120,6 +120,35 @@ def env():
     """Versions, devices and cache paths."""
     from medtrust.info import env_text
     echo(env_text())
+
+
+@app.command(epilog=examples("medtrust view", "medtrust view runs --port 8765 --no-browser"))
+def view(runs_dir: Annotated[Path, typer.Argument(help="the runs folder (default runs)")] = Path("runs"),
+         port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 8765,
+         browser: Annotated[bool, typer.Option(help="open the page in a browser")] = True):
+    """A local web app over a runs folder: every run (status, headline, live progress), its report, and
+    runs of one study compared side by side. Stops with Ctrl-C."""
+    import time
+    import webbrowser
+
+    from medtrust.errors import MedtrustError
+    from medtrust.view.server import serve
+    if not runs_dir.is_dir():
+        raise MedtrustError(f"'{runs_dir}' is not a folder.", "give the folder your studies write to (--runs-dir)")
+    try:
+        server = serve(runs_dir, port)
+    except OSError as e:
+        raise MedtrustError(f"Port {port} on 127.0.0.1 cannot be used ({e.strerror}).",
+                            "pick another with --port N (0 picks a free one)") from None
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    echo(f"medtrust view of {runs_dir.resolve()}: {url}  (Ctrl-C stops it)")
+    if browser:
+        webbrowser.open(url)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.shutdown()
 
 
 # ------------------------------------------------------------------------------ study verbs

@@ -18,14 +18,19 @@ CONFIDENCE = 0.90
 
 
 def metric(value: float | None, ci: tuple[float, float] | None = None, n: int | None = None,
-           note: str | None = None) -> dict:
-    """The stored form of one number: {"value", "ci": [low, high], "n", "note"}."""
+           note: str | None = None, count: int | None = None, interval: str | None = None) -> dict:
+    """The stored form of one number: {"value", "ci": [low, high], "n", "note"}; a proportion also
+    has its ``count`` (k of n) and the ``interval`` method ("wilson")."""
     bad = value is None or (isinstance(value, float) and math.isnan(value))
     out: dict = {"value": None if bad else float(value)}
     if ci is not None:
         out["ci"] = [float(ci[0]), float(ci[1])]
     if n is not None:
         out["n"] = int(n)
+    if count is not None:
+        out["count"] = int(count)
+    if interval:
+        out["interval"] = interval
     if note:
         out["note"] = note
     return out
@@ -68,3 +73,16 @@ def mean_metric(values: Sequence[float | None], seed: int = 0) -> dict:
         return metric(None, n=0, note="no values")
     arr = np.array(clean)
     return metric(float(arr.mean()), bootstrap_ci([arr], np.mean, seed=seed), n=len(clean))
+
+
+def rate_metric(flags: Sequence[bool | float | None], confidence: float = CONFIDENCE) -> dict:
+    """A proportion (k of n; None values left out) with its Wilson score interval, which is not
+    degenerate at 0 or 1 (0 of 24 gives [0, 0.10] at 90%, where a bootstrap gives [0, 0])."""
+    from scipy.stats import binomtest
+    clean = [bool(f) for f in flags if f is not None and not (isinstance(f, float) and math.isnan(f))]
+    if not clean:
+        return metric(None, n=0, note="no values")
+    k, n = sum(clean), len(clean)
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return metric(k / n, (max(0.0, ci.low), min(1.0, ci.high)), n=n, count=k, interval="wilson")
+

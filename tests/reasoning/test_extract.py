@@ -272,3 +272,17 @@ def test_extract_short(text, expected):
 
 def test_case_count_meets_the_bar():
     assert len(CHOICE_CASES) + len(YES_NO_CASES) + len(NUMBER_CASES) + len(DATE_CASES) + len(WEEKS_CASES) >= 60
+
+
+def test_an_option_list_cut_off_by_the_token_limit_is_no_answer():
+    from medtrust.data.schema import Sample
+    from medtrust.reasoning.scoring import parse_output
+    from medtrust.reasoning.strategies import parse_strategies
+    from medtrust.runs.records import Output
+    sample = Sample(id="q", question="Which?", answer="C", answer_type="mcq", choices=["low K", "normal K", "high K"])
+    cot = parse_strategies("cot")[0]
+    listed = "Let's consider each option.\nA. low K: unlikely\nB. normal K: no\nC. high K: the"
+    cut = parse_output(sample, cot, Output(text=listed, finish_reason="length"), 0)
+    assert cut["extracted"] is None and cut["correct"] is False
+    whole = parse_output(sample, cot, Output(text=listed + " ECG fits.\nThe answer is C.", finish_reason="stop"), 0)
+    assert whole["extracted"] == "C" and whole["correct"] is True

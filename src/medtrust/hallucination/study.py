@@ -22,7 +22,7 @@ from medtrust.hallucination.entailment import entailment_help
 from medtrust.hallucination.estimators import ESTIMATORS, check_estimators, estimators_needing
 from medtrust.models.base import Backend, Capability, prompt_hash
 from medtrust.runs.records import Output, SampleRecord
-from medtrust.stats import mean_metric, metric
+from medtrust.stats import mean_metric, metric, rate_metric
 from medtrust.studies import Context, Study, Unit, open_component
 
 DEFAULT_ENTAILMENT = "embedding"
@@ -235,7 +235,7 @@ class HallucinationStudy(Study):
             "questions": metric(len(evaluated)),
             "graded": metric(len(graded), note=None if len(graded) == len(evaluated)
                              else "rows without a gold answer (or a judge) are not graded"),
-            "accuracy": mean_metric([float(r.scores["correct"]) for r in graded], seed=seed),
+            "accuracy": rate_metric([bool(r.scores["correct"]) for r in graded]),
             "clusters_per_question": mean_metric([r.scores.get("num_clusters") for r in evaluated], seed=seed),
         }
         probe = ctx.components.get("probe") or {}

@@ -21,7 +21,8 @@ from medtrust.reasoning.text import answer_region, split_think
 from medtrust.text import normalize_words
 
 __all__ = ["split_think", "answer_region", "extract_choice", "extract_yes_no", "parse_number",
-           "extract_number", "extract_date", "extract_weeks_days", "extract_short", "extract_answer"]
+           "extract_number", "extract_date", "extract_weeks_days", "extract_short", "extract_answer",
+           "lists_options_unanswered"]
 
 # ------------------------------------------------------------------------------------------
 # multiple choice
@@ -139,6 +140,24 @@ def extract_choice(text: str, choices: list[str] | None = None, letters: str = "
         if idx is not None:
             return valid[idx]
     return lone.pop() if len(lone) == 1 else None
+
+
+_OPTION_LINE = re.compile(r"^\s*(?:\*\*)?\(?([A-J])[.):]\s+\S", re.M)
+
+
+def lists_options_unanswered(text: str, choices: list[str] | None = None, letters: str = "ABCDEFGHIJ") -> bool:
+    r"""True when the output lists two or more options line by line ("A. ...", "B) ...") without
+    stating which one is the answer: cut off by the token limit, such a list is no answer.
+
+    >>> lists_options_unanswered("Let's look at each option.\nA. Low potassium\nB. High potassium")
+    True
+    >>> lists_options_unanswered("A. Low potassium\nB. High potassium\nThe answer is B.")
+    False
+    """
+    region = answer_region(text or "") or ""
+    valid = letters[:len(choices)] if choices else letters
+    listed = {m.group(1) for m in _OPTION_LINE.finditer(region)} & set(valid)
+    return len(listed) >= 2 and _last_stated(region, choices, valid) is None
 
 
 def _last_stated(region: str, choices: list[str] | None, valid: str) -> str | None:

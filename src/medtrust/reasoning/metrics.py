@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from medtrust.stats import bootstrap_ci, mean_metric, metric
+from medtrust.stats import bootstrap_ci, mean_metric, metric, rate_metric
 
 LENGTH_BUCKETS = 4
 
@@ -23,8 +23,8 @@ def by_strategy(records: list) -> dict[str, list[dict]]:
 
 
 def rate(flags: list[bool], seed: int = 0) -> dict:
-    """A share (mean of 0/1) with its bootstrap interval."""
-    return mean_metric([float(f) for f in flags], seed=seed)
+    """A share (k of n) with its Wilson interval (``seed`` unused: kept for the callers' signature)."""
+    return rate_metric(flags)
 
 
 def length_buckets(lengths: list[float], correct: list[bool], buckets: int = LENGTH_BUCKETS,
@@ -40,7 +40,7 @@ def length_buckets(lengths: list[float], correct: list[bool], buckets: int = LEN
     edges = np.unique(np.quantile(x, np.linspace(0, 1, buckets + 1)))
     if len(edges) == 1:
         return [{"low": float(edges[0]), "high": float(edges[0]), "n": len(x),
-                 "accuracy": mean_metric(y.tolist(), seed=seed)}]
+                 "accuracy": rate_metric(y.tolist())}]
     out = []
     for i in range(len(edges) - 1):
         lo, hi = edges[i], edges[i + 1]
@@ -48,7 +48,7 @@ def length_buckets(lengths: list[float], correct: list[bool], buckets: int = LEN
         mask = (x >= lo) & ((x <= hi) if last else (x < hi))
         if mask.any():
             out.append({"low": float(lo), "high": float(hi), "n": int(mask.sum()),
-                        "accuracy": mean_metric(y[mask].tolist(), seed=seed)})
+                        "accuracy": rate_metric(y[mask].tolist())})
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from medtrust.data.schema import LETTERS, Sample
 from medtrust.reasoning import faithfulness as fa
-from medtrust.reasoning.extract import split_think
+from medtrust.reasoning.extract import lists_options_unanswered, split_think
 from medtrust.reasoning.grading import answer_key, extract_for, from_key, is_correct
 from medtrust.reasoning.harness import TARGET_DELIMITER, gold_index, pick
 from medtrust.reasoning.strategies import Strategy, parse_strategies
@@ -34,6 +34,9 @@ def parse_output(sample: Sample, strategy: Strategy, output, trace_tokens: int) 
     """Trace, extracted answer, grade, token counts and self-corrections of one saved output."""
     trace = trace_of(strategy, output.text, output.reasoning)
     extracted = answer_key(extract_for(sample, output.text))
+    if (output.finish_reason == "length" and sample.answer_type == "mcq"
+            and lists_options_unanswered(output.text, sample.choices)):
+        extracted = None  # an option list cut off by the token limit names no answer
     return {"text": output.text, "reasoning": output.reasoning, "trace": trace, "extracted": extracted,
             "tokens": output.tokens, "trace_tokens": trace_tokens if trace else 0, "logprob": output.logprob,
             "finish_reason": output.finish_reason, "self_corrections": fa.count_self_corrections(trace),

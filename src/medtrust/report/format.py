@@ -34,7 +34,8 @@ def fmt_interval(m: dict | None, decimals: int | None = None) -> str:
         return f"n/a ({note})" if note else "n/a"
     num = fmt if decimals is None else (lambda x: f"{x:.{decimals}f}")
     ci = m.get("ci")
-    return num(m["value"]) + (f" [{num(ci[0])}, {num(ci[1])}]" if ci else "")
+    count = f" ({m['count']}/{m['n']})" if m.get("count") is not None and m.get("n") else ""
+    return num(m["value"]) + count + (f" [{num(ci[0])}, {num(ci[1])}]" if ci else "")
 
 
 def metric_rows(metrics: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:

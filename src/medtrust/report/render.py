@@ -10,6 +10,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from medtrust.report.findings import findings, glossary
 from medtrust.report.format import Section, json_for_script, metric_rows
 from medtrust.runs.folder import RunFolder
 
@@ -43,6 +44,7 @@ def render_report(run: RunFolder | str | Path) -> Path:
                 run_name=run.path.name, results=results,
                 config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
                 metrics=metric_rows(results.get("metrics", {})),
+                findings=findings(study.name, results.get("metrics") or {}), glossary=glossary(study.name),
                 sections=study.report_sections(run, records, results),
                 columns=list(rows[0].keys()) if rows else ["id"], rows=rows, records=dumped,
                 thumbs=record_thumbnails(dumped, run.path), images=[record_images(d) for d in dumped],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -49,10 +49,14 @@ def register(app: typer.Typer) -> None:
     @app.command("safety-compare", epilog=examples(
         "medtrust safety-compare runs/<run A> runs/<run B> --out tradeoff.html"))
     def safety_compare(runs: Annotated[list[Path], typer.Argument(help="finished safety run folders")],
-                       out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("safety_tradeoff.html")):
-        """One trade-off plot (over-refusal against attack success) of several safety runs: each model x attack."""
+                       out: Annotated[Optional[Path], typer.Option(
+                           help="HTML file to write (default: safety_tradeoff.html in the first run's runs "
+                                "folder)")] = None):
+        """One trade-off plot (over-refusal against attack success) of several safety runs: each model x attack.
+        (`medtrust view` compares runs of any study.)"""
         from medtrust.safety.report import compare_runs
-        echo(f"comparison: {compare_runs(runs, out)}")
+        target = out or Path(runs[0]).resolve().parent / "safety_tradeoff.html"
+        echo(f"comparison: {compare_runs(runs, target)}")
 
 
 def agreement_text(run) -> str:

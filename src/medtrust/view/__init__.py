@@ -1,0 +1,1 @@
+"""`medtrust view`: a local web app over a runs folder."""
