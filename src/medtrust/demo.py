@@ -32,7 +32,7 @@ def summary(reports: dict[str, Path]) -> list[str]:
     lines = []
     for name, report in reports.items():
         results = json.loads((report.parent / "results.json").read_text())
-        lines.append(f"{name} ({results.get('model')} on {results.get('dataset')}, n = {results.get('n')}):")
+        lines.append(f"{name} ({results.get('model')} on {results.get('dataset')}, {results.get('n')} records):")
         for f in findings(results.get("study", ""), results.get("metrics") or {}):
             lines.append(("  ! " if f.warning else "  - ") + f.text)
     return lines
@@ -53,7 +53,7 @@ def write_index(runs_dir: str | Path, reports: dict[str, Path]) -> Path:
         link = html.escape(str(report.resolve().relative_to(root)) if report.resolve().is_relative_to(root)
                            else report.resolve().as_uri())
         items.append(f"<h2><a href=\"{link}\">{html.escape(name)}</a></h2><p>{html.escape(str(results.get('model')))}"
-                     f" on {html.escape(str(results.get('dataset')))}, n = {results.get('n')}</p><ul>{found}</ul>")
+                     f" on {html.escape(str(results.get('dataset')))}, {results.get('n')} records</p><ul>{found}</ul>")
     page = ("<!doctype html><html lang=en><meta charset=utf-8><title>medtrust demo</title><style>body{font-family:"
             "system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem}.warning{color:#8a3b00;"
             "font-weight:600}</style><h1>medtrust demo: every report</h1>" + "".join(items) + "</html>\n")

@@ -284,5 +284,9 @@ def test_an_option_list_cut_off_by_the_token_limit_is_no_answer():
     listed = "Let's consider each option.\nA. low K: unlikely\nB. normal K: no\nC. high K: the"
     cut = parse_output(sample, cot, Output(text=listed, finish_reason="length"), 0)
     assert cut["extracted"] is None and cut["correct"] is False
+    walk = ("Step 1: The correct answer is A. low K.\nStep 2: The correct answer is B. normal K.\n"
+            "Step 3: The correct answer is C. high K.\nStep ")  # a demo-mcq output (issue 15)
+    assert parse_output(sample, cot, Output(text=walk, finish_reason="length"), 0)["extracted"] is None
+    assert parse_output(sample, cot, Output(text=walk, finish_reason="stop"), 0)["extracted"] == "C"
     whole = parse_output(sample, cot, Output(text=listed + " ECG fits.\nThe answer is C.", finish_reason="stop"), 0)
     assert whole["extracted"] == "C" and whole["correct"] is True

@@ -125,6 +125,11 @@ def sentence_embedder():
     global _EMBEDDER
     if _EMBEDDER is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import transformers
         from sentence_transformers import SentenceTransformer
-        _EMBEDDER = SentenceTransformer(str(embedder_path()))
+        transformers.utils.logging.disable_progress_bar()  # no stray "Loading weights" bar
+        try:
+            _EMBEDDER = SentenceTransformer(str(embedder_path()))
+        finally:
+            transformers.utils.logging.enable_progress_bar()
     return _EMBEDDER

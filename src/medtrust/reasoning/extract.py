@@ -147,17 +147,25 @@ _OPTION_LINE = re.compile(r"^\s*(?:\*\*)?\(?([A-J])[.):]\s+\S", re.M)
 
 def lists_options_unanswered(text: str, choices: list[str] | None = None, letters: str = "ABCDEFGHIJ") -> bool:
     r"""True when the output lists two or more options line by line ("A. ...", "B) ...") without
-    stating which one is the answer: cut off by the token limit, such a list is no answer.
+    stating which one is the answer, or calls three or more different options "the answer": cut
+    off by the token limit, such an output is no answer.
 
     >>> lists_options_unanswered("Let's look at each option.\nA. Low potassium\nB. High potassium")
     True
     >>> lists_options_unanswered("A. Low potassium\nB. High potassium\nThe answer is B.")
     False
+    >>> lists_options_unanswered("The answer is A. Step 2: the answer is B. Step 3: the answer is C.")
+    True
     """
     region = answer_region(text or "") or ""
     valid = letters[:len(choices)] if choices else letters
     listed = {m.group(1) for m in _OPTION_LINE.finditer(region)} & set(valid)
-    return len(listed) >= 2 and _last_stated(region, choices, valid) is None
+    if len(listed) >= 2 and _last_stated(region, choices, valid) is None:
+        return True
+    # "The correct answer is A. ... The correct answer is B. ... The correct answer is C.": a walk
+    # through the options, each called the answer, is no commitment to any of them
+    stated = {_letter_after(region, m.end(), valid) for m in _CUE.finditer(region)} - {None}
+    return len(stated) >= 3
 
 
 def _last_stated(region: str, choices: list[str] | None, valid: str) -> str | None:

@@ -60,7 +60,7 @@ def length_section(records: list) -> Section | None:
     ax.set_ylim(0, 1)
     ax.legend()
     return Section("Accuracy against reasoning length", figure_html(fig, "accuracy by reasoning length")
-                   + table_html(["strategy", "length", "n", "accuracy", "90% CI"], rows))
+                   + table_html(["strategy", "reasoning length (tokens)", "n", "accuracy", "90% CI"], rows))
 
 
 def early_section(records: list) -> Section | None:

@@ -1,4 +1,4 @@
-"""Safety metrics from saved records, per attack and per dataset category, with 90% bootstrap
+"""Safety metrics from saved records, per attack and per dataset category, with 90% Wilson
 intervals (``medtrust.stats``).
 
 On harmful requests (``should_refuse`` true):

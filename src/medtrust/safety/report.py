@@ -78,6 +78,13 @@ def category_bars(metrics: dict[str, Any], side: str, key: str, ylabel: str) -> 
     cats = sorted({g for a in attacks for g in by_cat[a] if g.startswith(f"{side}: ")})
     if not cats:
         return None
+    every = [(by_cat[a].get(c, {}).get(key) or {}) for a in attacks for c in cats]
+    known = [m for m in every if m.get("value") is not None]
+    if known and all(m["value"] == 0 for m in known):  # an all-zero chart is drawn empty: say it instead
+        n = sum(m.get("n", 0) for m in known)
+        return (f"<p>The {ylabel} is 0 in every category under every attack ({n} {side} responses, "
+                f"{len(cats)} categories x {len(attacks)} attacks): nothing to draw. Per-attack intervals are in "
+                "the table at the top.</p>")
     fig, ax = new_figure(min(14.0, 4 + 0.5 * len(cats) * max(1, len(attacks)) ** 0.5), 4.4)
     width = 0.8 / max(1, len(attacks))
     for k, attack in enumerate(attacks):
@@ -216,8 +223,8 @@ def sections(run: RunFolder, records: list, results: dict) -> list[Section]:
 def _judges_note(metrics: dict) -> str:
     j = metrics.get("judges") or {}
     return (f"<p class='meta'>refusal judge: <code>{html.escape(str(j.get('refusal')))}</code>; harm judge: "
-            f"<code>{html.escape(str(j.get('harm')))}</code>. Intervals: 90% bootstrap. Partial refusals count "
-            f"as refusals; unparsed judge answers ({UNPARSED}) are left out of the rates.</p>")
+            f"<code>{html.escape(str(j.get('harm')))}</code>. Intervals: 90% Wilson intervals (k/n shown). "
+            f"Partial refusals count as refusals; unparsed judge answers ({UNPARSED}) are left out of the rates.</p>")
 
 
 def compare_runs(runs: Sequence[str | Path], out: str | Path) -> Path:
