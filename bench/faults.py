@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "faults"))
-from conftest import FaultHandler, QuietServer  # noqa: E402  (the tests' fault server)
+sys.path.insert(0, str(ROOT / "tests"))
+from local_server import FaultHandler, QuietServer  # noqa: E402  (the tests' fault server)
 
 ROW = '{"question": "Q%d?", "options": {"A": "a", "B": "b", "C": "c", "D": "d"}, "answer": "a", "answer_idx": "A"}'
 SERVER = ["-m", "openai-api/local/m", "-M", "max_retries=1", "-M", "timeout=2", "-q"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,7 @@ def build_tiny_llava(folder: Path, seed: int = 0) -> Path:
 def tiny_vlm_path(tmp_path_factory) -> Path:
     """Folder of a tiny random LLaVA that loads as hf/<folder>."""
     return build_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+
+
+sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib does not add tests/
+from local_server import fault_server  # noqa: E402,F401  (a misbehaving local OpenAI-compatible server)

@@ -147,6 +147,8 @@ def view(runs_dir: Annotated[Path, typer.Argument(help="the runs folder (default
     try:
         while True:
             time.sleep(3600)
+    except KeyboardInterrupt:
+        echo("medtrust view stopped.")
     finally:
         server.shutdown()
 

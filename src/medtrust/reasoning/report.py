@@ -55,7 +55,7 @@ def length_section(records: list) -> Section | None:
         ax.plot(xs, [b["accuracy"]["value"] for b in buckets], marker="o", label=name)
         rows += [[name, f"{b['low']:.0f}-{b['high']:.0f}", b["n"], fmt(b["accuracy"]["value"]),
                   _ci(b["accuracy"])] for b in buckets]
-    ax.set_xlabel("reasoning length (bucket middle)")
+    ax.set_xlabel("reasoning length, tokens (bucket middle)")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.legend()

@@ -98,10 +98,11 @@ def compare(root: Path, names: list[str], seed: int = 0) -> dict[str, Any]:
     rows = [{"metric": k, "values": [t.get(k, {}).get("value", "") for t in tables],
              "cis": [t.get(k, {}).get("ci", "") for t in tables]} for k in names_in_order]
     base = _per_sample(folders[0])
-    paired = []
+    paired, shared_ids = [], 0
     for folder, name in zip(folders[1:], names[1:]):
         other = _per_sample(folder)
         shared = sorted(set(base) & set(other))
+        shared_ids = max(shared_ids, len(shared))
         keys = sorted({k for i in shared for k in base[i]} & {k for i in shared for k in other[i]})
         for key in keys:
             ids = [i for i in shared if key in base[i] and key in other[i]]
@@ -113,4 +114,4 @@ def compare(root: Path, names: list[str], seed: int = 0) -> dict[str, Any]:
                           n=len(ids))
             paired.append({"run": name, "score": key, "baseline_mean": float(a.mean()), "mean": float(b.mean()),
                            "difference": diff})
-    return {"study": studies.pop(), "runs": names, "rows": rows, "paired": paired}
+    return {"study": studies.pop(), "runs": names, "rows": rows, "paired": paired, "shared": shared_ids}

@@ -83,7 +83,9 @@ def compare_page(result: dict) -> str:
                    "the interval is a paired bootstrap (1,000 resamples of the shared samples, 90%).</p>"
                    "<table id='paired'><thead><tr><th>run</th><th>score</th><th>baseline mean</th><th>mean</th>"
                    f"<th>difference [90% CI]</th><th>shared samples</th></tr></thead><tbody>{paired}</tbody></table>"
-                   if paired else "<p>The runs share no samples: no paired differences.</p>")
+                   if paired else ("<p>The runs share no samples: no paired differences.</p>" if not result["shared"]
+                                   else f"<p>The runs share {result['shared']} samples but no per-sample score (a "
+                                   "number or yes/no under <code>scores</code>): no paired differences.</p>"))
     return (f"<!doctype html><html lang=en><meta charset=utf-8><title>compare {e(result['study'])} runs</title>"
             f"<style>{STYLE}</style><p><a href='/'>&larr; all runs</a></p><h1>{e(result['study'])}: "
             f"{len(runs)} runs side by side</h1>{paired_html}<h2>Every metric</h2><table id='metrics'><thead><tr>"
