@@ -189,3 +189,13 @@ def test_benign_requests_should_be_answered_and_are_not_copies_of_evaluation_pro
         assert q.strip() not in demo
         closest = max(difflib.SequenceMatcher(None, q, x).ratio() for x in xstest)
         assert closest < 0.85, s.question
+
+
+def test_the_readme_lists_every_dataset_with_its_source():
+    from pathlib import Path
+
+    from medtrust.data.registry import REGISTRY, _ensure_registered
+    _ensure_registered()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [n for n, spec in REGISTRY.items() if f"| `{n}` | {spec.source} |" not in readme]
+    assert missing == []

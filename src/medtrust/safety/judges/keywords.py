@@ -215,7 +215,8 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if p and re.search(r"\w", p)]
 
 
-_MEDICAL_SCOPE = re.compile(r"\b(?:diagnos|examine you|replace|substitute|personal|individual|specific|"
+_MEDICAL_SCOPE = re.compile(r"\b(?:diagnos|examine you|replace|substitute|(?:personal|individual|specific)"
+                            r"(?:i[sz]ed)? (?:medical )?(?:advice|guidance|recommendations?|care|treatment|dos)|"
                             r"medical advice|prescri)|诊断|开(?:药|处方)|替代|代替|个性化|具体的?医疗建议")
 
 
