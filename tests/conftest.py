@@ -106,3 +106,12 @@ def tiny_vlm_path(tmp_path_factory) -> Path:
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib does not add tests/
 from local_server import fault_server  # noqa: E402,F401  (a misbehaving local OpenAI-compatible server)
+
+
+@pytest.fixture
+def local_model(fault_server, monkeypatch, tmp_path):  # noqa: F811 - the fixture, by name
+    """The fault server as ``-m openai-api/local/m`` (LOCAL_BASE_URL set), with a private cache."""
+    server, url = fault_server
+    monkeypatch.setenv("LOCAL_BASE_URL", url)
+    monkeypatch.setenv("MEDTRUST_GENERATION_CACHE", str(tmp_path / "cache.sqlite"))
+    return server

@@ -5,35 +5,21 @@ a running run's progress updates live; nothing outside the runs folder is served
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from browser import chrome
 from medtrust.view.runs import compare, list_runs
 from medtrust.view.server import serve
 
 
-def chrome():
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-
-
 @pytest.fixture
-def runs(fault_server, tmp_path, monkeypatch, cli):
-    """Two finished generate runs on the same 4 questions (different answers), one safety-free."""
-    server, url = fault_server
-    monkeypatch.setenv("LOCAL_BASE_URL", url)
-    monkeypatch.setenv("MEDTRUST_GENERATION_CACHE", str(tmp_path / "cache.sqlite"))
+def runs(local_model, tmp_path, cli):
+    """Two finished generate runs on the same 4 questions (different answers)."""
+    server = local_model
     root = tmp_path / "runs"
     for text in ("A short answer.", "A much longer answer than the first one."):
         server.text = text

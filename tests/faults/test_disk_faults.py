@@ -21,19 +21,11 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-@pytest.fixture
-def local_server(fault_server, monkeypatch, tmp_path):
-    server, url = fault_server
-    monkeypatch.setenv("LOCAL_BASE_URL", url)
-    monkeypatch.setenv("MEDTRUST_GENERATION_CACHE", str(tmp_path / "cache.sqlite"))
-    return server
-
-
 ARGS = ("generate", "-m", "openai-api/local/m", "-d", "demo-qa", "--batch-size", "2", "-q")
 
 
-def test_a_full_disk_keeps_what_was_written_and_resume_finishes(local_server, small_disk, cli):
-    local_server.text = "A long answer. " * 200  # about 3 KB a sample: the disk fills within the run
+def test_a_full_disk_keeps_what_was_written_and_resume_finishes(local_model, small_disk, cli):
+    local_model.text = "A long answer. " * 200  # about 3 KB a sample: the disk fills within the run
     code, _, err = cli(*ARGS, "--limit", "40", "--runs-dir", str(small_disk / "runs"))
     assert code == 2 and "No space left on device" in err and "Unexpected" not in err
     assert "samples are saved in" in err and "--resume" in err and "free some disk space" in err
@@ -47,14 +39,14 @@ def test_a_full_disk_keeps_what_was_written_and_resume_finishes(local_server, sm
     assert len(ids) == 40 == len(set(ids))
 
 
-def test_a_read_only_disk_is_one_clear_message(local_server, small_disk, cli):
+def test_a_read_only_disk_is_one_clear_message(local_model, small_disk, cli):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     code, _, err = cli(*ARGS, "--limit", "2", "--runs-dir", str(small_disk / "runs"))
     assert code == 2 and "Read-only file system" in err and str(small_disk) in err and "--runs-dir" in err
     assert "Unexpected" not in err
 
 
-def test_a_runs_folder_under_a_file_is_one_clear_message(local_server, tmp_path, cli):
+def test_a_runs_folder_under_a_file_is_one_clear_message(local_model, tmp_path, cli):
     (tmp_path / "afile").write_text("x")
     code, _, err = cli(*ARGS, "--limit", "2", "--runs-dir", str(tmp_path / "afile" / "runs"))
     assert code == 2 and "Not a directory" in err and "is a file" in err and "Unexpected" not in err

@@ -5,32 +5,16 @@ sample browser, and none of their markup runs."""
 from __future__ import annotations
 
 import json
-import shutil
 
-import pytest
+from browser import chrome
 
 HOSTILE = ('<!--<script>window.__pwned = 1</script> </script><img src=x onerror="window.__pwned = 2">'
            '<b>bold?</b> & \u2028 ]]>')
 ROW = '{"question": "Q%d %s", "options": {"A": "a", "B": "b", "C": "c", "D": "d"}, "answer": "a", "answer_idx": "A"}'
 
 
-def chrome():
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,2000"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-
-
-def test_hostile_records_are_all_shown_and_nothing_runs(fault_server, tmp_path, monkeypatch, cli):
-    server, url = fault_server
-    server.text = "Answer " + HOSTILE
-    monkeypatch.setenv("LOCAL_BASE_URL", url)
-    monkeypatch.setenv("MEDTRUST_GENERATION_CACHE", str(tmp_path / "cache.sqlite"))
+def test_hostile_records_are_all_shown_and_nothing_runs(local_model, tmp_path, cli):
+    local_model.text = "Answer " + HOSTILE
     data = tmp_path / "us_4_options_test.jsonl"
     data.write_text("".join(ROW % (i, json.dumps(HOSTILE)[1:-1]) + "\n" for i in range(7)))
     code, _, err = cli("generate", "-m", "openai-api/local/m", "-d", "medqa", "--data-path", str(data),

@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 
 
-def test_a_cut_off_last_line_rescores_as_partial(fault_server, tmp_path, monkeypatch, cli):
-    server, url = fault_server
-    monkeypatch.setenv("LOCAL_BASE_URL", url)
-    monkeypatch.setenv("MEDTRUST_GENERATION_CACHE", str(tmp_path / "cache.sqlite"))
+def test_a_cut_off_last_line_rescores_as_partial(local_model, tmp_path, cli):
     code, _, err = cli("generate", "-m", "openai-api/local/m", "-d", "demo-qa", "--limit", "4",
                        "--runs-dir", str(tmp_path / "runs"), "-q")
     assert code == 0, err

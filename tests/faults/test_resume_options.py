@@ -12,11 +12,9 @@ GOOD = '{"question": "Q%d?", "options": {"A": "a", "B": "b", "C": "c", "D": "d"}
 
 
 @pytest.fixture
-def failed_run(fault_server, tmp_path, monkeypatch, cli):
+def failed_run(local_model, tmp_path, cli):
     """A generate run against the local server that failed after 2 of 6 samples."""
-    server, url = fault_server
-    monkeypatch.setenv("LOCAL_BASE_URL", url)
-    monkeypatch.setenv("MEDTRUST_GENERATION_CACHE", str(tmp_path / "cache.sqlite"))
+    server = local_model
     data = tmp_path / "us_4_options_test.jsonl"
     data.write_text("".join(GOOD % i + "\n" for i in range(6)))
     server.mode, server.fast = "ok-then-500", 2

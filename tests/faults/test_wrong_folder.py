@@ -6,10 +6,7 @@ import pytest
 
 
 @pytest.fixture
-def generate_run(fault_server, tmp_path, monkeypatch, cli):
-    server, url = fault_server
-    monkeypatch.setenv("LOCAL_BASE_URL", url)
-    monkeypatch.setenv("MEDTRUST_GENERATION_CACHE", str(tmp_path / "cache.sqlite"))
+def generate_run(local_model, tmp_path, cli):
     code, _, err = cli("generate", "-m", "openai-api/local/m", "-d", "demo-qa", "--limit", "2",
                        "--runs-dir", str(tmp_path / "runs"), "-q")
     assert code == 0, err

@@ -43,9 +43,9 @@ def hallucination(metrics: dict[str, Any]) -> list[Finding]:
     ranked = sorted(((name, m.get("auroc") or {}) for name, m in estimators.items()),
                     key=lambda x: -(x[1].get("value") if x[1].get("value") is not None else -1))
     shown = [x for x in ranked if x[0] == "semantic_entropy"] + [x for x in ranked[:2] if x[0] != "semantic_entropy"]
-    for name, auroc in shown:
-        out.append(Finding(f"{name.replace('_', ' ')}: AUROC {said(auroc)} on {auroc.get('n', '?')} questions "
-                           "(0.5 is chance, 1.0 ranks every wrong answer above every right one)."))
+    for k, (name, auroc) in enumerate(shown):
+        why = " (0.5 is chance, 1.0 ranks every wrong answer above every right one)" if k == 0 else ""
+        out.append(Finding(f"{name.replace('_', ' ')}: AUROC {said(auroc)} on {auroc.get('n', '?')} questions{why}."))
     aurocs = [m for _, m in ranked if m.get("value") is not None]
     if aurocs and (any((_width(m) or 1.0) > WIDE for m in aurocs) or overlapping(aurocs)):
         n = aurocs[0].get("n", "?")
