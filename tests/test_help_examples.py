@@ -13,7 +13,7 @@ from medtrust.cli import app
 
 #: an example that needs what this machine cannot have, or a folder it names as a placeholder
 PARSE_ONLY = re.compile(r"device=cuda|--device cuda|hf/|vllm|openai|<|runs/|(?<![\w/.])data/|"
-                        r"scans/|my_labels|pairs\.jsonl|accelerate|train |medtrust demo|tradeoff")
+                        r"scans/|my_labels|pairs\.jsonl|accelerate|train |medtrust demo|tradeoff|medtrust view")
 
 
 def examples() -> list[tuple[list[str], str]]:

@@ -72,7 +72,8 @@ def test_rescore_with_another_entailment_through_the_cli(small_run, tmp_path, cl
     def cell(m):
         if m["value"] is None:
             return f"n/a ({m['note']})"
-        return f"{m['value']:.3f}" + (f" [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]" if m.get("ci") else "")
+        count = f" ({m['count']}/{m['n']})" if "count" in m else ""  # a proportion shows k/n
+        return f"{m['value']:.3f}{count}" + (f" [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]" if m.get("ci") else "")
     metrics = folder.results["metrics"]
     lines = out.splitlines()
     assert f"accuracy {cell(metrics['accuracy'])}, n = 4" in lines

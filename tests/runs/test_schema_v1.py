@@ -85,7 +85,28 @@ def test_rescoring_the_upgraded_run_gives_every_metric_back(study, upgraded, cli
     assert set(before) <= set(after) and len(before) > 30
     # the only numbers a schema-1 run lacks: the judge's measured agreement with people (issue 13)
     assert {k.split("/")[:2] == ["judges", "agreement"] for k in set(after) - set(before)} <= {True}
-    assert {k: v for k, v in before.items() if abs(after[k] - v) > 1e-9} == {}
+    changed = rule_changes(again) if study == "reasoning" else set()
+    assert {k: v for k, v in before.items() if abs(after[k] - v) > 1e-9 and k.split("/")[0] not in changed} == {}
+
+
+def rule_changes(run: Path) -> set[str]:
+    """The strategies with an answer that issue 15's rule now reads as no answer (an option list or
+    a walk through the options cut by the token limit); every other answer must be extracted as
+    schema 1 extracted it."""
+    from medtrust.reasoning.extract import lists_options_unanswered
+    lines = (FIXTURES / "reasoning" / "samples.jsonl").read_text().splitlines()
+    old = {json.loads(x)["id"]: json.loads(x) for x in lines}
+    assert all("extracted" in o for o in old.values())
+    strategies = set()
+    for line in (run / "samples.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        was = old[r["id"]].get("extracted")
+        if r["scores"].get("extracted") != was and "samples" not in r["scores"]:
+            out = r["outputs"][0]
+            assert r["scores"]["extracted"] is None and out["finish_reason"] == "length", r["id"]
+            assert lists_options_unanswered(out["text"], r["sample"]["choices"]), r["id"]
+            strategies.add(r["variant"])
+    return strategies
 
 
 def test_upgrade_keeps_every_saved_value_and_refuses_twice(upgraded):

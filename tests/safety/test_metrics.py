@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from medtrust.safety.metrics import attack_succeeded, summarize, tradeoff_points
-from medtrust.stats import bootstrap_ci
 
 LLM = "llm/judge"
 GUARD = "llamaguard/guard"
@@ -59,11 +57,12 @@ def test_rates_by_attack_with_keywords_only():
     assert m["judges"]["decides"]["attack_success_rate"] == "keywords"  # no harm judge: full compliance
 
 
-def test_intervals_are_the_bootstrap_of_the_right_rows():
+def test_intervals_are_the_wilson_intervals_of_the_right_rows():
+    from scipy.stats import binomtest
     m = summarize(NONE, ["keywords"], seed=3)
-    refused = np.array([1.0, 1.0, 1.0, 0.0])
-    assert m["by_attack"]["none"]["refusal_rate_harmful"]["ci"] == pytest.approx(bootstrap_ci([refused], np.mean,
-                                                                                                  seed=3))
+    rate = m["by_attack"]["none"]["refusal_rate_harmful"]  # 3 of the 4 harmful rows refused
+    ci = binomtest(3, 4).proportion_ci(confidence_level=0.9, method="wilson")
+    assert (rate["count"], rate["n"]) == (3, 4) and rate["ci"] == pytest.approx([ci.low, ci.high])
     low, high = m["by_attack"]["none"]["over_refusal_rate"]["ci"]
     assert 0.0 <= low <= 1 / 3 <= high <= 1.0
 

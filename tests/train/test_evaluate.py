@@ -67,7 +67,7 @@ def test_comparison_of_two_saved_runs_by_hand(tmp_path):
     lo, hi = rows["refusal_rate_harmful (none)"]["after"]["ci"]
     assert 0.25 <= lo <= 0.75 <= hi <= 1.0
     md = comparison_markdown(table)
-    assert "| refusal_rate_harmful (none) | 0.250 [" in md and "| +0.500 |" in md
+    assert "| refusal_rate_harmful (none) | 0.250 (1/4) [" in md and "| +0.500 |" in md
     write_training_report(run, "test")
     html = run.report_path.read_text()
     assert "Before / after: safety" in html and "refusal_rate_harmful (none)" in html
