@@ -74,12 +74,14 @@ def test_list_report_compare_and_live_progress_in_a_browser(runs, tmp_path):
                                                           "expected": 5}))
         (running / "samples.jsonl").write_text('{"id": "a"}\n')
         driver.get(base + "/")
-        live = wait_for(lambda: [r for r in driver.find_elements("css selector", "#runs tbody tr")
-                                 if r.get_attribute("data-name") == running.name])
-        assert "1 of 5" in live[0].find_element("css selector", "td.progress").text
+
+        def progress() -> str:  # read in one step: the page redraws its rows when the runs change
+            return driver.execute_script("const c = document.querySelector(arguments[0]); "
+                                         "return c ? c.textContent : '';",
+                                         f"tr[data-name='{running.name}'] td.progress")
+        assert "1 of 5" in wait_for(progress)
         (running / "samples.jsonl").write_text('{"id": "a"}\n{"id": "b"}\n{"id": "c"}\n')
-        assert wait_for(lambda: "3 of 5" in driver.find_element(
-            "css selector", f"tr[data-name='{running.name}'] td.progress").text, timeout=8)
+        assert wait_for(lambda: "3 of 5" in progress(), timeout=8)
     finally:
         driver.quit()
         server.shutdown()
