@@ -290,3 +290,23 @@ def test_an_option_list_cut_off_by_the_token_limit_is_no_answer():
     assert parse_output(sample, cot, Output(text=walk, finish_reason="stop"), 0)["extracted"] == "C"
     whole = parse_output(sample, cot, Output(text=listed + " ECG fits.\nThe answer is C.", finish_reason="stop"), 0)
     assert whole["extracted"] == "C" and whole["correct"] is True
+
+
+@pytest.mark.parametrize("text, finish, expected", [
+    # demo-calc outputs of the embedded model (issue 15): cut off, only a stated answer counts
+    ("A patient weighing 62.7 kg is prescribed ondansetron", "length", None),
+    ("4. 62.7 kg * 4 mg/kg = 24.2 mg\n5. Now, we can find", "length", None),
+    ("The answer is 125.6 cm².\n\nThe answer is 1", "length", None),
+    ("Albumin-corrected calcium = 16.0 g/dL\n\nThe answer is 16.0 g/dL.\n\nNext", "length", "16"),
+    # the same texts, finished: the usual rules
+    ("A patient weighing 62.7 kg is prescribed ondansetron", "stop", "62.7"),
+    ("4. 62.7 kg * 4 mg/kg = 24.2 mg", "stop", "24.2"),
+])
+def test_a_numeric_answer_cut_off_by_the_token_limit_counts_only_when_stated(text, finish, expected):
+    from medtrust.data.schema import Sample
+    from medtrust.reasoning.scoring import parse_output
+    from medtrust.reasoning.strategies import parse_strategies
+    from medtrust.runs.records import Output
+    sample = Sample(id="c", question="Dose?", answer="4.0", answer_type="numeric")
+    got = parse_output(sample, parse_strategies("cot")[0], Output(text=text, finish_reason=finish), 0)["extracted"]
+    assert got == expected

@@ -90,10 +90,12 @@ def test_rescoring_the_upgraded_run_gives_every_metric_back(study, upgraded, cli
 
 
 def rule_changes(run: Path) -> set[str]:
-    """The strategies with an answer that issue 15's rule now reads as no answer (an option list or
-    a walk through the options cut by the token limit); every other answer must be extracted as
-    schema 1 extracted it."""
+    """The strategies with an answer that issue 15's rules for outputs cut by the token limit now
+    read otherwise (an option list or a walk through the options is no answer; a number counts only
+    when stated); every other answer must be extracted as schema 1 extracted it."""
     from medtrust.reasoning.extract import lists_options_unanswered
+    from medtrust.reasoning.grading import answer_key
+    from medtrust.reasoning.numbers import stated_number
     lines = (FIXTURES / "reasoning" / "samples.jsonl").read_text().splitlines()
     old = {json.loads(x)["id"]: json.loads(x) for x in lines}
     assert all("extracted" in o for o in old.values())
@@ -103,8 +105,12 @@ def rule_changes(run: Path) -> set[str]:
         was = old[r["id"]].get("extracted")
         if r["scores"].get("extracted") != was and "samples" not in r["scores"]:
             out = r["outputs"][0]
-            assert r["scores"]["extracted"] is None and out["finish_reason"] == "length", r["id"]
-            assert lists_options_unanswered(out["text"], r["sample"]["choices"]), r["id"]
+            assert out["finish_reason"] == "length", r["id"]
+            if r["sample"]["answer_type"] == "mcq":
+                assert r["scores"]["extracted"] is None, r["id"]
+                assert lists_options_unanswered(out["text"], r["sample"]["choices"]), r["id"]
+            else:  # a cut-off numeric answer counts only when stated (and not cut mid-number)
+                assert r["scores"]["extracted"] == answer_key(stated_number(out["text"])), r["id"]
             strategies.add(r["variant"])
     return strategies
 

@@ -67,6 +67,36 @@ def _numbers(text: str) -> list[tuple[int, float]]:
     return out
 
 
+_EXPLICIT_CUE = re.compile(r"(?:final\s+|correct\s+)?answer\s*(?:is|would be|:|=|-)?|答案\s*(?:是|为|:)?", re.I)
+
+
+def stated_number(text: str) -> float | None:
+    r"""The number an output cut off by the token limit states as its answer, or None: only a
+    number after an explicit answer cue ("the answer is", "Answer:", "答案") counts, and not one
+    that ends the text (it may be cut mid-number: "The answer is 1" of "12.5"). A cut-off output
+    that only restates the question ("A patient weighing 62.7 kg ...") or stops mid-calculation
+    ("= 24.2 mg. Now, we can find") gives no answer.
+
+    >>> stated_number("4. 62.7 kg * 4 mg/kg = 24.2 mg\n5. Now, we can find") is None
+    True
+    >>> stated_number("The answer is 16.0 g/dL. Next we")
+    16.0
+    >>> stated_number("The answer is 125.6 cm2.\n\nThe answer is 1") is None
+    True
+    """
+    if not text:
+        return None
+    region = normalize(answer_region(text))
+    nums = _numbers(region)
+    for cue in reversed(list(_EXPLICIT_CUE.finditer(region))):
+        after = [(pos, v) for pos, v in nums if pos >= cue.end()]
+        if after:
+            pos, value = after[0]
+            cut = re.fullmatch(r"[-+]?[\d.,\s]*", region[pos:].rstrip()) is not None  # nothing after the digits
+            return None if cut else value
+    return None
+
+
 def extract_number(text: str) -> float | None:
     """The number an output gives as its answer (units, thousands separators, fractions, percent
     signs and scientific notation allowed; dates are not numbers). The first number after the last

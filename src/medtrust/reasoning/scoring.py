@@ -18,6 +18,7 @@ from medtrust.reasoning import faithfulness as fa
 from medtrust.reasoning.extract import lists_options_unanswered, split_think
 from medtrust.reasoning.grading import answer_key, extract_for, from_key, is_correct
 from medtrust.reasoning.harness import TARGET_DELIMITER, gold_index, pick
+from medtrust.reasoning.numbers import stated_number
 from medtrust.reasoning.strategies import Strategy, parse_strategies
 from medtrust.reasoning.vote import majority_vote
 
@@ -34,9 +35,11 @@ def parse_output(sample: Sample, strategy: Strategy, output, trace_tokens: int) 
     """Trace, extracted answer, grade, token counts and self-corrections of one saved output."""
     trace = trace_of(strategy, output.text, output.reasoning)
     extracted = answer_key(extract_for(sample, output.text))
-    if (output.finish_reason == "length" and sample.answer_type == "mcq"
-            and lists_options_unanswered(output.text, sample.choices)):
-        extracted = None  # an option list cut off by the token limit names no answer
+    if output.finish_reason == "length":  # cut off by the token limit: only an answer it states counts
+        if sample.answer_type == "mcq" and lists_options_unanswered(output.text, sample.choices):
+            extracted = None  # an option list, or a walk through the options, names no answer
+        elif sample.answer_type == "numeric":
+            extracted = answer_key(stated_number(output.text))
     return {"text": output.text, "reasoning": output.reasoning, "trace": trace, "extracted": extracted,
             "tokens": output.tokens, "trace_tokens": trace_tokens if trace else 0, "logprob": output.logprob,
             "finish_reason": output.finish_reason, "self_corrections": fa.count_self_corrections(trace),
