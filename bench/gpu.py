@@ -316,7 +316,7 @@ def run_shape(shape: str, tok, device: str, dtype_name: str, a, out: Path) -> di
     if shape == VLM_SHAPE:
         with tempfile.TemporaryDirectory() as tmp:
             from gpu_vlm import bench_vlm_generate, build_vlm  # bench/gpu_vlm.py
-            backend = build_vlm(tok, Path(tmp), device, dtype_name)
+            backend = build_vlm(Path(tmp), device, dtype_name)
             res["vlm_generate"] = bench_vlm_generate(backend, a)
     else:
         model = build_text_model(shape, tok, device, dtype)

@@ -72,9 +72,8 @@ RUNNABLE = [(p, t) for p, t in EXAMPLES if not PARSE_ONLY.search(t)]
 @pytest.mark.parametrize("path, text", RUNNABLE, ids=[t[:70] for _, t in RUNNABLE])
 def test_the_runnable_examples_run(path, text, cli, tmp_path, data_root):
     args = [a.replace("../shared/data", str(data_root)) for a in argv_of(text)]
-    params = {p.opts[0] for p in typer.main.get_command(app).commands[path[0]].params} \
-        if path[0] in typer.main.get_command(app).commands and hasattr(
-            typer.main.get_command(app).commands[path[0]], "params") else set()
+    command = typer.main.get_command(app).commands[path[0]]
+    params = {opt for p in command.params for opt in p.opts}
     for flag, value in SMALL.items():
         if flag in params:
             args = _set(args, flag, value)

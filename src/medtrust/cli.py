@@ -42,13 +42,11 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="show full traceba
 def _usage_errors() -> tuple[type, ...]:
     """Click's usage-error class and typer's bundled copy of it (typer >= 0.20 vendors click)."""
     import click
-    classes: list[type] = [click.ClickException]
     try:
-        from typer._click.exceptions import ClickException
-        classes.append(ClickException)
-    except ImportError:  # an older typer uses click itself
-        pass
-    return tuple(classes)
+        from typer._click.exceptions import ClickException as TyperClickException
+    except ImportError:  # an older typer raises click's own
+        TyperClickException = click.ClickException
+    return click.ClickException, TyperClickException
 
 
 # ----------------------------------------------------------------------------------- generate
@@ -70,10 +68,10 @@ _register_generate()
 @app.command(epilog=examples("medtrust demo", "medtrust demo --runs-dir /tmp/demo-runs --limit 10"))
 def demo(runs_dir: o.RunsDir = None, limit: o.Limit = None, quiet: o.Quiet = False):
     """Run every study on the embedded model and built-in data; print where the reports are."""
-    from medtrust.demo import run_demo, summary, write_index
-    reports = run_demo(runs_dir or "runs", limit=limit, progress=not quiet)
-    echo("\n".join(summary(reports)))
-    echo(f"\nEvery report: {write_index(runs_dir or 'runs', reports).as_uri()}")
+    from medtrust.demo import described, run_demo, summary, write_index
+    runs = described(run_demo(runs_dir or "runs", limit=limit, progress=not quiet))
+    echo("\n".join(summary(runs)))
+    echo(f"\nEvery report: {write_index(runs_dir or 'runs', runs).as_uri()}")
 
 
 # ------------------------------------------------------------------------------------ report

@@ -186,14 +186,15 @@ def run_study_verb(study_cls, flags: dict[str, Any], config: str | None, resume:
     from medtrust.errors import MedtrustError
     from medtrust.pipeline import execute
     from medtrust.pipeline import rescore as rescore_run
+    from medtrust.runs.resume import flag_of
     study = study_cls()
     if rescore:
         allowed = (*study.rescore_options, "runs_dir", "batch_size", "cache")
         fixed = [k for k, v in flags.items() if k not in allowed and v is not None]
         if fixed:
-            raise MedtrustError(f"--rescore keeps what was generated, so {', '.join(_flag(k) for k in fixed)} cannot "
+            raise MedtrustError(f"--rescore keeps what was generated, so {', '.join(flag_of(k) for k in fixed)} cannot "
                                 "change.", f"drop {'it' if len(fixed) == 1 else 'them'}; --rescore may change: "
-                                + ", ".join(_flag(k) for k in allowed))
+                                + ", ".join(flag_of(k) for k in allowed))
         return rescore_run(study, rescore, {k: v for k, v in flags.items() if k in allowed}, progress=not quiet)
     if drop_corrupt_lines and not resume:
         raise MedtrustError("--drop-corrupt-lines works with --resume only.", "add --resume RUN, or drop it")
@@ -210,10 +211,6 @@ def run_study_verb(study_cls, flags: dict[str, Any], config: str | None, resume:
                      "generating their samples again")
         return execute(study, resume=resume, progress=not quiet, given=flags)
     return execute(study, make_config(study.config_class, config, flags), progress=not quiet)
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def register_study_verb(app: typer.Typer, study_cls, examples: Sequence[str], doc: str,

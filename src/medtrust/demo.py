@@ -23,41 +23,43 @@ def run_demo(runs_dir: str | Path = "runs", limit: int | None = None, progress: 
     return reports
 
 
-def summary(reports: dict[str, Path]) -> list[str]:
-    """Plain-word lines per demo run: its findings (headline numbers with n and intervals, and the
-    warnings), then the report's path."""
+def described(reports: dict[str, Path]) -> list[tuple[str, Path, dict, list]]:
+    """(name, report path, results.json, findings) of each demo run, read once."""
     import json
 
     from medtrust.report.findings import findings
-    lines = []
+    out = []
     for name, report in reports.items():
         results = json.loads((report.parent / "results.json").read_text())
+        out.append((name, report, results, findings(results.get("study", ""), results.get("metrics") or {})))
+    return out
+
+
+def summary(runs: list[tuple[str, Path, dict, list]]) -> list[str]:
+    """Plain-word lines per demo run (``described``): its model, dataset and records, then its
+    findings (headline numbers with n and intervals; warnings marked "!")."""
+    lines = []
+    for name, _, results, found in runs:
         lines.append(f"{name} ({results.get('model')} on {results.get('dataset')}, {results.get('n')} records):")
-        for f in findings(results.get("study", ""), results.get("metrics") or {}):
-            lines.append(("  ! " if f.warning else "  - ") + f.text)
+        lines += [("  ! " if f.warning else "  - ") + f.text for f in found]
     return lines
 
 
-def write_index(runs_dir: str | Path, reports: dict[str, Path]) -> Path:
-    """``<runs_dir>/index.html``: one link per report with its findings."""
+def write_index(runs_dir: str | Path, runs: list[tuple[str, Path, dict, list]]) -> Path:
+    """``<runs_dir>/index.html``: one link per report (``described``) with its findings."""
     import html
-    import json
-
-    from medtrust.report.findings import findings
     root = Path(runs_dir).resolve()
     items = []
-    for name, report in reports.items():
-        results = json.loads((report.parent / "results.json").read_text())
-        found = "".join(f"<li{' class=warning' if f.warning else ''}>{html.escape(f.text)}</li>"
-                        for f in findings(results.get("study", ""), results.get("metrics") or {}))
-        link = html.escape(str(report.resolve().relative_to(root)) if report.resolve().is_relative_to(root)
-                           else report.resolve().as_uri())
+    for name, report, results, found in runs:
+        items_found = "".join(f"<li{' class=warning' if f.warning else ''}>{html.escape(f.text)}</li>" for f in found)
+        target = report.resolve()
+        link = html.escape(str(target.relative_to(root)) if target.is_relative_to(root) else target.as_uri())
         items.append(f"<h2><a href=\"{link}\">{html.escape(name)}</a></h2><p>{html.escape(str(results.get('model')))}"
-                     f" on {html.escape(str(results.get('dataset')))}, {results.get('n')} records</p><ul>{found}</ul>")
+                     f" on {html.escape(str(results.get('dataset')))}, {results.get('n')} records</p>"
+                     f"<ul>{items_found}</ul>")
     page = ("<!doctype html><html lang=en><meta charset=utf-8><title>medtrust demo</title><style>body{font-family:"
             "system-ui,sans-serif;max-width:900px;margin:2rem auto;padding:0 1rem}.warning{color:#8a3b00;"
             "font-weight:600}</style><h1>medtrust demo: every report</h1>" + "".join(items) + "</html>\n")
     path = root / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
-

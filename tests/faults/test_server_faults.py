@@ -18,15 +18,15 @@ def backend(url: str, **kw) -> OpenAIBackend:
     return OpenAIBackend("m", base_url=url, env_prefix="LOCAL", **{"max_retries": 1, **kw})
 
 
-@pytest.mark.parametrize("mode, phrase", [("garbage", "not chat completions"), ("html", "not chat completions"),
-                                          ("null-message", "has no message")])
+@pytest.mark.parametrize("mode, phrase", [("garbage", "codec can't decode"), ("html", "Bad gateway"),
+                                          ("null-message", "choice 0 has no message")])
 def test_a_malformed_reply_is_retried_then_named(fault_server, mode, phrase):
     server, url = fault_server
     server.mode = mode
     with pytest.raises(BackendUnavailable) as err:
         backend(url, max_retries=2).generate([GenerationRequest(QUESTION, max_tokens=4, logprobs=False)])
     assert server.count == 3 and f"The server at {url}" in str(err.value) and "3 tries" in str(err.value)
-    assert "not chat completions" in str(err.value) and phrase in str(err.value) + "has no message"
+    assert "not chat completions" in str(err.value) and phrase in str(err.value)
     assert "/v1" in err.value.fix
 
 

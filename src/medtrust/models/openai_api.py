@@ -9,6 +9,7 @@ the fix.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -339,7 +340,6 @@ def _root_cause(e: BaseException) -> str:
         if x is None:
             break
         if isinstance(x, OSError) and (x.errno or x.strerror):
-            import os
             reason = os.strerror(x.errno) if x.errno else x.strerror
         x = x.__cause__ or x.__context__
     return reason

@@ -87,13 +87,20 @@ def stated_number(text: str) -> float | None:
     if not text:
         return None
     region = normalize(answer_region(text))
-    nums = _numbers(region)
-    for cue in reversed(list(_EXPLICIT_CUE.finditer(region))):
-        after = [(pos, v) for pos, v in nums if pos >= cue.end()]
+    hit = _first_after_last_cue(region, _numbers(region), _EXPLICIT_CUE)
+    if hit is None:
+        return None
+    pos, value = hit
+    cut = re.fullmatch(r"[-+]?[\d.,\s]*", region[pos:].rstrip()) is not None  # nothing after the digits
+    return None if cut else value
+
+
+def _first_after_last_cue(region: str, nums: list[tuple[int, float]], cue: re.Pattern) -> tuple[int, float] | None:
+    """(position, value) of the first number after the last ``cue`` that has one after it."""
+    for m in reversed(list(cue.finditer(normalize(region)))):
+        after = [(pos, v) for pos, v in nums if pos >= m.end()]
         if after:
-            pos, value = after[0]
-            cut = re.fullmatch(r"[-+]?[\d.,\s]*", region[pos:].rstrip()) is not None  # nothing after the digits
-            return None if cut else value
+            return after[0]
     return None
 
 
@@ -114,12 +121,8 @@ def extract_number(text: str) -> float | None:
     nums = _numbers(region)
     if not nums:
         return None
-    cues = list(_NUMBER_CUE.finditer(normalize(region)))
-    for cue in reversed(cues):
-        after = [v for pos, v in nums if pos >= cue.end()]
-        if after:
-            return after[0]
-    return nums[-1][1]
+    hit = _first_after_last_cue(region, nums, _NUMBER_CUE)
+    return hit[1] if hit else nums[-1][1]
 
 
 _MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july",

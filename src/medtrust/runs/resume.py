@@ -18,7 +18,8 @@ OPERATIONAL_BACKEND_ARGS = frozenset({"timeout", "max_retries", "concurrency", "
 DATA_FILE = "data.json"
 
 
-def _flag(name: str) -> str:
+def flag_of(name: str) -> str:
+    """The command-line flag of a config field: ``batch_size`` -> ``--batch-size``."""
     return "--" + name.replace("_", "-")
 
 
@@ -36,7 +37,7 @@ def resumed_config(config: RunConfig, given: dict[str, Any], run_path: Any) -> R
             for arg, v in value.items():
                 if arg not in OPERATIONAL_BACKEND_ARGS and str(merged.get(arg)) != str(v):
                     shown = "not set" if arg not in merged else repr(merged[arg])
-                    differences.append(f"{_flag(key)[:-1]} {arg}: saved {shown}, given {v!r}")
+                    differences.append(f"{flag_of(key)[:-1]} {arg}: saved {shown}, given {v!r}")
                 merged[arg] = v
             values[key] = merged
             continue
@@ -47,7 +48,7 @@ def resumed_config(config: RunConfig, given: dict[str, Any], run_path: Any) -> R
         if key in OPERATIONAL:
             values[key] = wanted
         elif wanted != values[key]:
-            differences.append(f"{_flag(key)}: saved {values[key]!r}, given {wanted!r}")
+            differences.append(f"{flag_of(key)}: saved {values[key]!r}, given {wanted!r}")
     if differences:
         raise MedtrustError(
             f"--resume finishes {run_path} as it was configured, and these options differ from its config.yaml: "

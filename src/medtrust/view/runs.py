@@ -63,6 +63,7 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
 
 def _per_sample(folder: Path) -> dict[str, dict[str, float]]:
     """{record id: {score name: number}} of the top-level numeric or yes/no scores of each record."""
+    from medtrust.safety.judges.keywords import is_refusal  # a safety record's refusal label
     out: dict[str, dict[str, float]] = {}
     path = folder / "samples.jsonl"
     if not path.exists():
@@ -77,7 +78,6 @@ def _per_sample(folder: Path) -> dict[str, dict[str, float]]:
             if isinstance(v, bool) or (isinstance(v, (int, float)) and not isinstance(v, bool)):
                 values[key] = float(v)
         if isinstance((r.get("scores") or {}).get("verdict"), str):
-            from medtrust.safety.judges.keywords import is_refusal
             values["refused"] = float(is_refusal(r["scores"]["verdict"]))
         out[r.get("id", "")] = values
     return out

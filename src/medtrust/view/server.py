@@ -63,7 +63,7 @@ class ViewHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, *args):
-        pass
+        """No access log: the terminal shows only the address and how to stop."""
 
 
 def compare_page(result: dict) -> str:
