@@ -47,6 +47,20 @@ def scene(rng: random.Random) -> dict:
     return {"shapes": shapes, "arrow": arrow, "arrow_colour": rng.choice(["white", "yellow", "red"])}
 
 
+def shape_box(shape: dict) -> list[float]:
+    """The box of one scene shape, ``[x1, y1, x2, y2]`` normalised to 0-1 (x right, y down)."""
+    return [round(v / SIZE, 4) for v in (shape["x"] - shape["r"], shape["y"] - shape["r"],
+                                          shape["x"] + shape["r"], shape["y"] + shape["r"])]
+
+
+def scene_boxes(spec: dict) -> dict[str, list[list[float]]]:
+    """Each shape name of a scene with its box(es) (normalised 0-1; a demo scene holds each shape once)."""
+    boxes: dict[str, list[list[float]]] = {}
+    for s in spec["shapes"]:
+        boxes.setdefault(s["shape"], []).append(shape_box(s))
+    return boxes
+
+
 def draw(spec: dict):
     """The PIL image of a scene."""
     from PIL import Image, ImageDraw
@@ -154,6 +168,7 @@ def make_demo_images(split: str, seed: int, lang: str, folder: Path | None = Non
                     images=[str(path)],
                     metadata={"language": language, "image_id": f"{split}-{k:03d}", "objects": objects,
                               "question_kind": q["kind"], "should_refuse": False, "scene": spec,
+                              "boxes": scene_boxes(spec), "box_format": "xyxy-normalised",
                               "benign_clinical": q["kind"] == "benign-clinical"}))
     return samples["en"] + samples["zh"] if lang == "all" else samples[lang]
 
