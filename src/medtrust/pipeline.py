@@ -49,7 +49,7 @@ def config_of(study: Study, run: RunFolder) -> RunConfig:
     saved = {k: v for k, v in run.config.items() if k != RESCORED_FROM}
     kind = saved.get("study")
     if kind != study.name:
-        verb = "hallucination --pope" if kind == "hallucination-pope" else kind
+        verb = _verb_of(kind)
         raise MedtrustError(f"'{run.path}' is a {kind} run, not a {study.name} run.",
                             f"use: medtrust {verb} --resume/--rescore {run.path}")
     try:
@@ -211,7 +211,12 @@ def rescore(study: Study, source: str, overrides: dict[str, Any], progress: bool
 
 
 def _verb(study: Study) -> str:
-    return "hallucination --pope" if study.name == "hallucination-pope" else study.name
+    return _verb_of(study.name)
+
+
+def _verb_of(study: str) -> str:
+    """The command of a study: "hallucination-pope" -> "hallucination --pope" (also --chair, --grounding)."""
+    return study.replace("hallucination-", "hallucination --", 1) if study.startswith("hallucination-") else study
 
 
 def _iso(t: float) -> str:

@@ -30,6 +30,8 @@ STUDY_MODULES = [
     "medtrust.safety.study",
     "medtrust.hallucination.study",
     "medtrust.hallucination.pope_study",
+    "medtrust.hallucination.chair_study",
+    "medtrust.hallucination.grounding_study",
     "medtrust.reasoning.study",
     "medtrust.safety.judge_eval",
 ]

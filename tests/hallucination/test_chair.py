@@ -96,7 +96,8 @@ def test_description_scores_keep_mentions_and_distinct_objects():
         ("circle", "right", False)]
     assert s["mentioned"] == ["circle", "star"] and s["hallucinated"] == ["star"] and s["recalled"] == ["circle"]
     assert s["mention_count"] == 3 and s["hallucinated_mention_count"] == 1
-    assert s["colour_checked"] == [["circle", "green"], ["circle", "red"]] and s["colour_wrong"] == [["circle", "green"]]
+    assert s["colour_checked"] == [["circle", "green"], ["circle", "red"]]
+    assert s["colour_wrong"] == [["circle", "green"]]
 
 
 def test_metrics_match_hand_computed_values():
@@ -197,4 +198,7 @@ def test_clear_errors_for_a_text_model_and_a_dataset_without_objects(cli, tmp_pa
     assert code != 0 and "has no images with object annotations" in out + err
     code, out, err = cli("hallucination", "--dataset", "demo-images", "--chair", "--pope", "--runs-dir", str(tmp_path))
     assert code != 0 and "separate studies" in out + err
+    code, out, err = cli("hallucination", "--dataset", "demo-images", "--pope", "--vocabulary", "v.yaml",
+                         "--runs-dir", str(tmp_path))
+    assert code != 0 and "--vocabulary is an option of --chair" in out + err
     assert not list(tmp_path.iterdir())

@@ -27,7 +27,23 @@ def register(app: typer.Typer) -> None:
                               "adversarial negatives); --limit: images")]),
         inspect.Parameter("pope_per_image", inspect.Parameter.KEYWORD_ONLY, default=None,
                           annotation=Annotated[Optional[int], typer.Option(
-                              help="POPE: positives (and negatives per split) per image (default 3)")]),
+                              help="POPE / grounding: positives (and negatives per split) per image (default 3)")]),
+        inspect.Parameter("chair", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=Annotated[bool, typer.Option(
+                              "--chair", help="CHAIR: hallucinated objects in a vision-language model's detailed "
+                              "descriptions (CHAIR_i, CHAIR_s, recall); --limit: images")]),
+        inspect.Parameter("vocabulary", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[Optional[str], typer.Option(
+                              help="CHAIR: JSON or YAML file {object: [synonym, ...]} (default: the dataset's "
+                              "objects; demo-images has its own)")]),
+        inspect.Parameter("grounding", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=Annotated[bool, typer.Option(
+                              "--grounding", help="grounding: boxes for present objects (IoU) and absent ones "
+                              "(hallucinated-box rate); --limit: images")]),
+        inspect.Parameter("box_format", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[Optional[str], typer.Option(
+                              help="grounding: scale of the replies' boxes: auto, pixels, normalised or 1000 "
+                              "(default auto)")]),
     ]
     o.register_study_verb(app, HallucinationStudy, examples=(
         "medtrust hallucination --model embedded --dataset demo-qa --limit 20",
@@ -37,14 +53,70 @@ def register(app: typer.Typer) -> None:
         "medtrust hallucination --rescore runs/<run folder> --entailment exact --lenient",
         "medtrust hallucination --rescore runs/<run folder> --judge llm/embedded",
         "medtrust hallucination --model hf/llava-hf/llava-1.5-7b-hf --dataset demo-images --pope",
-        "medtrust hallucination -m hf/./my-vlm -d image-manifest --data-path scans/manifest.jsonl --pope --limit 100"),
+        "medtrust hallucination -m hf/./my-vlm -d image-manifest --data-path scans/manifest.jsonl --pope --limit 100",
+        "medtrust hallucination -m hf/llava-hf/llava-1.5-7b-hf -d demo-images --chair --limit 30",
+        "medtrust hallucination --rescore runs/<chair run> --vocabulary my_vocabulary.yaml",
+        "medtrust hallucination -m hf/Qwen/Qwen2-VL-2B-Instruct -d demo-images --grounding --box-format 1000"),
         doc="Hallucination detection: semantic entropy and its rivals, with AUROC, AURAC, PRR and intervals.",
-        extra=extra, handle=_maybe_pope, after=_after)
+        extra=extra, handle=_maybe_vision, after=_after)
 
 
 def _after(run) -> str | None:
     results = run.results
     return results_table(results) if results.get("study") == "hallucination" else None
+
+
+def _maybe_vision(flags: dict, extra: dict, control: dict):
+    """The image-hallucination studies: POPE, CHAIR or grounding, when flagged or resumed / re-scored."""
+    from medtrust.errors import MedtrustError
+    given = [f"--{k}" for k in ("pope", "chair", "grounding") if extra[k]]
+    if len(given) > 1:
+        raise MedtrustError(f"{' and '.join(given)} are separate studies.", "run one of them at a time")
+    runs = [_study_of(p) for p in (control["rescore"], control["resume"]) if p]
+    kinds = {g[2:] for g in given} | {s.split("-", 1)[1] for s in runs if s and s.startswith("hallucination-")}
+    for option, study in (("vocabulary", "chair"), ("box_format", "grounding")):
+        if extra[option] is not None and study not in kinds:
+            raise MedtrustError(f"--{option.replace('_', '-')} is an option of --{study}.",
+                                f"add --{study}, or drop it")
+    for handle in (_maybe_pope, _maybe_chair, _maybe_grounding):
+        run = handle(flags, extra, control)
+        if run is not None:
+            return run
+    return None
+
+
+def _study_of(path: str) -> str | None:
+    from medtrust.runs.folder import RunFolder
+    return RunFolder.open(path).config.get("study")
+
+
+def _given_run_of(control: dict, study: str) -> bool:
+    return any(p and _study_of(p) == study for p in (control["rescore"], control["resume"]))
+
+
+def _maybe_chair(flags: dict, extra: dict, control: dict):
+    """``--chair`` (or a CHAIR run given to --resume / --rescore) runs the CHAIR study."""
+    from medtrust.hallucination.chair_study import CHAIR_STUDY, ChairStudy
+    if not (extra["chair"] or _given_run_of(control, CHAIR_STUDY)):
+        return None
+    common = set(RunConfig.model_fields) | {"max_tokens"}
+    return o.run_study_verb(ChairStudy, {**{k: v for k, v in flags.items() if k in common},
+                                         "vocabulary": extra["vocabulary"]}, **control)
+
+
+def _maybe_grounding(flags: dict, extra: dict, control: dict):
+    """``--grounding`` (or a grounding run given to --resume / --rescore) runs the grounding study."""
+    from medtrust.hallucination.grounding_study import GROUNDING_STUDY, GroundingStudy
+    if not (extra["grounding"] or _given_run_of(control, GROUNDING_STUDY)):
+        return None
+    from medtrust.hallucination.boxes import BOX_FORMATS
+    if extra["box_format"] is not None and extra["box_format"] not in BOX_FORMATS:
+        from medtrust.errors import MedtrustError
+        raise MedtrustError(f"Unknown --box-format '{extra['box_format']}'.", f"use one of: {', '.join(BOX_FORMATS)}")
+    common = set(RunConfig.model_fields) | {"max_tokens"}
+    return o.run_study_verb(GroundingStudy, {**{k: v for k, v in flags.items() if k in common},
+                                             "per_image": extra["pope_per_image"], "box_format": extra["box_format"]},
+                            **control)
 
 
 def _maybe_pope(flags: dict, extra: dict, control: dict):

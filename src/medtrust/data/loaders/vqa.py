@@ -1,8 +1,10 @@
 """Image question sets: a manifest of your own, and VQA-RAD, SLAKE and PathVQA as distributed.
 
 - ``image-manifest``: JSONL or CSV with ``image`` (path, relative to the manifest), ``question``,
-  ``answer``, optional ``id``, ``objects`` / ``findings`` (list, or ``;``-separated) and
-  ``answer_type``. Objects feed POPE probing.
+  ``answer``, optional ``id``, ``objects`` / ``findings`` (list, or ``;``-separated),
+  ``answer_type``, and ``boxes`` ({object: [[x1, y1, x2, y2], ...]}, JSON text in a CSV) with
+  ``box_format`` ``normalised`` (0-1, the default) or ``pixels`` (divided by the image's size).
+  Objects feed POPE probing and CHAIR, boxes the grounding study.
 - ``vqa-rad``: ``VQA_RAD Dataset Public.json`` + ``VQA_RAD Image Folder/`` (OSF release); test =
   the ``test_*`` phrase types, train = the rest. Hub: flaviagiammarino/vqa-rad.
 - ``slake``: ``Slake1.0/{train,validate,test}.json`` + ``imgs/``; English and Chinese questions
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import math
 import pickle
 from contextvars import ContextVar
 from pathlib import Path
@@ -82,19 +86,72 @@ def saved_image(image: Any, dataset: str) -> str:
 
 
 # --- your own manifest ---------------------------------------------------------------------------
+BOX_FORMATS = ("normalised", "pixels")
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _boxes(row: dict, n: int, where, image: str) -> dict[str, list[list[float]]]:
+    """A row's ``boxes`` as {object: [[x1, y1, x2, y2], ...]} normalised 0-1 (x right, y down)."""
+    value = row.get("boxes")
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise malformed(where, n, "'boxes' is not JSON ({\"object\": [[x1, y1, x2, y2], ...]})") from None
+    fmt = str(row.get("box_format") or "normalised").strip().lower()
+    if fmt not in BOX_FORMATS:
+        raise malformed(where, n, f"box_format '{fmt}' is not one of {', '.join(BOX_FORMATS)}")
+    if not isinstance(value, dict):
+        raise malformed(where, n, "'boxes' must map each object to a list of [x1, y1, x2, y2] boxes")
+    size = None
+    if fmt == "pixels":
+        from PIL import Image
+        try:
+            with Image.open(image) as img:
+                size = img.size
+        except (OSError, ValueError):
+            raise malformed(where, n, f"the image {image} cannot be read for its size (pixel boxes)") from None
+    out: dict[str, list[list[float]]] = {}
+    for obj, boxes in value.items():
+        if isinstance(boxes, list) and len(boxes) == 4 and all(_number(v) for v in boxes):
+            boxes = [boxes]  # one box given without the outer list
+        if not isinstance(boxes, list):
+            raise malformed(where, n, f"the boxes of '{obj}' are not a list of [x1, y1, x2, y2]")
+        for box in boxes:
+            if not (isinstance(box, list) and len(box) == 4 and all(_number(v) for v in box)):
+                raise malformed(where, n, f"box {box!r} of '{obj}' is not four numbers [x1, y1, x2, y2]")
+            x1, y1, x2, y2 = (box[0] / size[0], box[1] / size[1], box[2] / size[0], box[3] / size[1]) if size \
+                else box
+            if not (0 <= x1 <= x2 <= 1 and 0 <= y1 <= y2 <= 1):
+                scale = (f"inside the image ({size[0]}x{size[1]} pixels)" if size else
+                         "in 0-1 (set box_format to pixels for pixel boxes)")
+                raise malformed(where, n, f"box {box!r} of '{obj}' must have x1 <= x2, y1 <= y2, {scale}")
+            out.setdefault(str(obj).strip().lower(), []).append([round(float(v), 6) for v in (x1, y1, x2, y2)])
+    return out
+
+
 def manifest_row(row: dict, n: int, where, root: Path) -> Sample:
     for col in ("image", "question"):
         if not row.get(col):
             raise malformed(where, n, f"missing '{col}'")
     answer = str(row.get("answer", "") or "")
     objects = _objects(row.get("objects", row.get("findings")))
+    image = _image(root, str(row["image"]), where, n)
+    boxes = _boxes(row, n, where, image)
+    objects += [o for o in boxes if o not in {x.lower() for x in objects}]
+    extra = {"boxes": boxes, "box_format": "xyxy-normalised"} if boxes else {}
     return Sample(id=str(row.get("id") or f"manifest-{n:05d}"), question=str(row["question"]),
                   answer=answer or None,
                   answer_type=row.get("answer_type") or (_answer_type(answer) if answer else "open"),
                   choices=["yes", "no"] if _answer_type(answer) == "yes_no" else None,
-                  images=[_image(root, str(row["image"]), where, n)],
+                  images=[image],
                   metadata={"language": row.get("language", "en"), "objects": objects,
-                            "should_refuse": bool(row.get("should_refuse", False))})
+                            "should_refuse": bool(row.get("should_refuse", False)), **extra})
 
 
 def read_manifest(path: Path, split: str) -> Iterator[Sample]:
