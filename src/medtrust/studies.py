@@ -30,6 +30,7 @@ STUDY_MODULES = [
     "medtrust.safety.study",
     "medtrust.hallucination.study",
     "medtrust.hallucination.pope_study",
+    "medtrust.hallucination.snowball_study",
     "medtrust.hallucination.chair_study",
     "medtrust.hallucination.grounding_study",
     "medtrust.reasoning.study",
