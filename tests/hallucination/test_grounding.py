@@ -100,8 +100,9 @@ def test_metrics_match_hand_computed_values():
 def test_drawings_put_the_boxes_where_they_are(tmp_path):
     from PIL import Image
     Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "i.png")
-    svg = box_svg(str(tmp_path / "i.png"), [0.25, 0.25, 0.75, 0.5], [[0.0, 0.0, 0.5, 0.5], [0.5, 0.5, 1.0, 1.0]])
-    assert 'href="data:image/png;base64,' in svg
+    svg = box_svg(str(tmp_path / "i.png"), [0.25, 0.25, 0.75, 0.5], [[0.0, 0.0, 0.5, 0.5], [0.5, 0.5, 1.0, 1.0]],
+                  (200, 100))
+    assert 'href="data:image/jpeg;base64,' in svg and 'width="220" height="110"' in svg
     assert '<rect x="0.2500" y="0.2500" width="0.5000" height="0.2500" fill="none" stroke="#cf222e"' in svg
     assert svg.count('stroke="#2da44e"') == 2 and '<rect x="0.5000" y="0.5000" width="0.5000"' in svg
     assert "#cf222e" not in box_svg(None, None, [[0, 0, 1, 1]]) and 'fill="#333"' in box_svg(None, None, [])

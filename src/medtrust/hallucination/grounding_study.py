@@ -11,7 +11,6 @@ boxes), with POPE's seeds, so they are POPE's negatives wherever k is the same.
 
 from __future__ import annotations
 
-import base64
 import html
 import random
 import re
@@ -209,12 +208,12 @@ def response(record: SampleRecord) -> str:
 
 
 def box_svg(image: str | None, predicted: Sequence[float] | None, truths: Sequence[Sequence[float]],
-            side: int = 220) -> str:
-    """An inline SVG: the image (base64) with the true boxes in green and the predicted one in red."""
-    href = ""
-    if image and Path(image).is_file():
-        kind = "jpeg" if Path(image).suffix.lower() in (".jpg", ".jpeg") else "png"
-        href = f"data:image/{kind};base64," + base64.b64encode(Path(image).read_bytes()).decode()
+            size: Sequence[int] | None = None, side: int = 220) -> str:
+    """An inline SVG: the image (a JPEG thumbnail, base64) with the true boxes in green and the
+    predicted one in red; ``size`` (width, height) keeps the image's aspect ratio."""
+    from medtrust.report.plots import thumbnail_data_url
+    href = thumbnail_data_url(image, max_side=2 * side) if image and Path(image).is_file() else None
+    width, height = (side, max(1, round(side * size[1] / size[0]))) if size and size[0] else (side, side)
 
     def rect(b, colour: str) -> str:
         return (f'<rect x="{b[0]:.4f}" y="{b[1]:.4f}" width="{max(0.0, b[2] - b[0]):.4f}" '
@@ -223,7 +222,7 @@ def box_svg(image: str | None, predicted: Sequence[float] | None, truths: Sequen
     img = (f'<image href="{href}" x="0" y="0" width="1" height="1" preserveAspectRatio="none"/>' if href
            else '<rect x="0" y="0" width="1" height="1" fill="#333"/>')
     boxes = "".join(rect(b, "#2da44e") for b in truths) + (rect(predicted, "#cf222e") if predicted else "")
-    return (f'<svg class="grounding" width="{side}" height="{side}" viewBox="0 0 1 1" preserveAspectRatio="none" '
+    return (f'<svg class="grounding" width="{width}" height="{height}" viewBox="0 0 1 1" preserveAspectRatio="none" '
             f'xmlns="http://www.w3.org/2000/svg">{img}{boxes}</svg>')
 
 
@@ -255,7 +254,8 @@ def grounding_sections(records: Sequence[SampleRecord], results: dict) -> list:
         m, s = r.sample.metadata, r.scores
         what = (f"IoU {s['iou']:.2f}" if m["label"] == "present" else
                 ("hallucinated box" if s["gave_box"] else "no box (right)"))
-        drawing = box_svg(r.sample.images[0] if r.sample.images else None, s.get("box"), m.get("truth_boxes") or [])
+        drawing = box_svg(r.sample.images[0] if r.sample.images else None, s.get("box"), m.get("truth_boxes") or [],
+                          m.get("image_size"))
         cells.append(f'<figure style="display:inline-block;margin:6px;vertical-align:top;max-width:230px">{drawing}'
                      f"<figcaption><b>{html.escape(m['object'])}</b> ({m['label']}): {what}<br>"
                      f"<small>{html.escape(response(r)[:160])}</small></figcaption></figure>")
