@@ -103,6 +103,19 @@ def test_user_errors_name_the_problem_and_the_fix():
         SnowballConfig(modes="planted,self")
 
 
+def test_cli_errors_before_anything_runs(cli, tmp_path):
+    code, out, err = cli("hallucination", "-m", "embedded", "-d", "demo-qa", "--snowball-kinds", "wrong-answer",
+                         "--runs-dir", str(tmp_path), "--quiet")
+    assert code != 0 and "--snowball-kinds is an option of --snowball" in out + err
+    code, out, err = cli("hallucination", "-m", "embedded", "-d", "demo-qa", "--snowball", "--snowball-kinds",
+                         "wrong-option", "--runs-dir", str(tmp_path), "--quiet")
+    assert code != 0 and "fit no sample of 'demo-qa'" in out + err and "wrong-answer" in out + err
+    code, out, err = cli("hallucination", "-m", "embedded", "-d", "demo-qa", "--snowball", "--pope",
+                         "--runs-dir", str(tmp_path), "--quiet")
+    assert code != 0 and "separate studies" in out + err
+    assert not list(tmp_path.iterdir())  # nothing was started
+
+
 # ------------------------------------------------------------------- both stages, scripted
 class Scripted:
     """A backend answering from the last user text: the MCQ answer, then "Yes" to every check

@@ -44,6 +44,17 @@ def register(app: typer.Typer) -> None:
                           annotation=Annotated[Optional[str], typer.Option(
                               help="grounding: scale of the replies' boxes: auto, pixels, normalised or 1000 "
                               "(default auto)")]),
+        inspect.Parameter("snowball", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=Annotated[bool, typer.Option(
+                              "--snowball", help="hallucination snowballing: a planted false turn before a "
+                              "follow-up (clean vs planted), and own wrong answers checked alone / in context")]),
+        inspect.Parameter("snowball_modes", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[Optional[str], typer.Option(
+                              help="snowball: planted, own or planted,own (default both)")]),
+        inspect.Parameter("snowball_kinds", inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=Annotated[Optional[str], typer.Option(
+                              help="snowball: false statements, comma-separated: absent-object, wrong-colour, "
+                              "wrong-count (images), wrong-option, wrong-answer (text) (default: all that fit)")]),
     ]
     o.register_study_verb(app, HallucinationStudy, examples=(
         "medtrust hallucination --model embedded --dataset demo-qa --limit 20",
@@ -56,7 +67,9 @@ def register(app: typer.Typer) -> None:
         "medtrust hallucination -m hf/./my-vlm -d image-manifest --data-path scans/manifest.jsonl --pope --limit 100",
         "medtrust hallucination -m hf/llava-hf/llava-1.5-7b-hf -d demo-images --chair --limit 30",
         "medtrust hallucination --rescore runs/<chair run> --vocabulary my_vocabulary.yaml",
-        "medtrust hallucination -m hf/Qwen/Qwen2-VL-2B-Instruct -d demo-images --grounding --box-format 1000"),
+        "medtrust hallucination -m hf/Qwen/Qwen2-VL-2B-Instruct -d demo-images --grounding --box-format 1000",
+        "medtrust hallucination -m embedded -d demo-mcq --snowball --limit 20",
+        "medtrust hallucination -m hf/llava-hf/llava-1.5-7b-hf -d demo-images --snowball --snowball-modes planted"),
         doc="Hallucination detection: semantic entropy and its rivals, with AUROC, AURAC, PRR and intervals.",
         extra=extra, handle=_maybe_vision, after=_after)
 
@@ -69,16 +82,17 @@ def _after(run) -> str | None:
 def _maybe_vision(flags: dict, extra: dict, control: dict):
     """The image-hallucination studies: POPE, CHAIR or grounding, when flagged or resumed / re-scored."""
     from medtrust.errors import MedtrustError
-    given = [f"--{k}" for k in ("pope", "chair", "grounding") if extra[k]]
+    given = [f"--{k}" for k in ("pope", "chair", "grounding", "snowball") if extra[k]]
     if len(given) > 1:
         raise MedtrustError(f"{' and '.join(given)} are separate studies.", "run one of them at a time")
     runs = [_study_of(p) for p in (control["rescore"], control["resume"]) if p]
     kinds = {g[2:] for g in given} | {s.split("-", 1)[1] for s in runs if s and s.startswith("hallucination-")}
-    for option, study in (("vocabulary", "chair"), ("box_format", "grounding")):
+    for option, study in (("vocabulary", "chair"), ("box_format", "grounding"), ("snowball_modes", "snowball"),
+                           ("snowball_kinds", "snowball")):
         if extra[option] is not None and study not in kinds:
             raise MedtrustError(f"--{option.replace('_', '-')} is an option of --{study}.",
                                 f"add --{study}, or drop it")
-    for handle in (_maybe_pope, _maybe_chair, _maybe_grounding):
+    for handle in (_maybe_pope, _maybe_chair, _maybe_grounding, _maybe_snowball):
         run = handle(flags, extra, control)
         if run is not None:
             return run
@@ -116,6 +130,17 @@ def _maybe_grounding(flags: dict, extra: dict, control: dict):
     common = set(RunConfig.model_fields) | {"max_tokens"}
     return o.run_study_verb(GroundingStudy, {**{k: v for k, v in flags.items() if k in common},
                                              "per_image": extra["pope_per_image"], "box_format": extra["box_format"]},
+                            **control)
+
+
+def _maybe_snowball(flags: dict, extra: dict, control: dict):
+    """``--snowball`` (or a snowball run given to --resume / --rescore) runs the snowball study."""
+    from medtrust.hallucination.snowball_study import SNOWBALL_STUDY, SnowballStudy
+    if not (extra["snowball"] or _given_run_of(control, SNOWBALL_STUDY)):
+        return None
+    common = set(RunConfig.model_fields) | {"max_tokens"}
+    return o.run_study_verb(SnowballStudy, {**{k: v for k, v in flags.items() if k in common},
+                                            "modes": extra["snowball_modes"], "kinds": extra["snowball_kinds"]},
                             **control)
 
 
