@@ -118,6 +118,29 @@ def _register() -> None:
         folder = train_judge(out or cache_dir() / "models" / "harm-classifier", root, seed, holdout, not quiet)
         echo(f"harm classifier: {folder}  (use it with --judge classifier/{folder})")
 
+    @train_app.command("vlm", epilog=epilog_of(
+        "medtrust train vlm --out /tmp/embedded-vlm-rebuilt",
+        "medtrust train vlm --out /tmp/vlm-quick --quick",
+        "medtrust hallucination -m hf//tmp/embedded-vlm-rebuilt --dataset demo-images --pope"))
+    def vlm(out: Annotated[Optional[str], typer.Option(help="folder for the weights and recipe.json (default: the "
+                                                       "user cache; the shipped copy is models/embedded_vlm/)")] = None,
+            seed: Annotated[int, typer.Option(help="seed of the scene generator and of training")] = 0,
+            quick: Annotated[bool, typer.Option(help="a few steps of each stage (checks the recipe runs; the "
+                                                "model learns nothing)")] = False,
+            quiet: o.Quiet = False):
+        """Rebuild embedded-vlm offline: LeViT vision tower from scratch on drawn scenes, then TRL SFTTrainer
+        (projector + LoRA on SmolLM2-135M) on chats about them (~30 minutes on 2 CPU cores)."""
+        from medtrust.cli import echo
+        from medtrust.models.embedded_vlm import materialize_vlm
+        from medtrust.paths import cache_dir
+        from medtrust.train.common import require_train_extra
+        from medtrust.train.vlm import train_vlm
+        require_train_extra("medtrust train vlm")
+        folder = train_vlm(out or cache_dir() / "models" / "embedded-vlm-trained", seed, quick,
+                           log=(lambda _m: None) if quiet else echo)
+        model = materialize_vlm(folder)
+        echo(f"weights: {folder}\nmodel: {model}  (use it with --model hf/{model})")
+
     @train_app.command(epilog=epilog_of("medtrust train report runs/20260101T000000Z_train-sft_embedded_ab12cd"))
     def report(runs: Annotated[list[Path], typer.Argument(help="training run folders")]):
         """Re-render report.html of training runs from their saved files (same as medtrust report)."""

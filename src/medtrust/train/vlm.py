@@ -1,0 +1,140 @@
+"""`medtrust train vlm`: rebuild ``embedded-vlm`` (``models/embedded_vlm.py``) offline and reproducibly.
+
+Two stages, both on scenes from the generator's own seed (``train/vlm_data.py``, never a
+demo-images scene):
+
+1. the LeViT vision tower from scratch with scene heads (``train/vlm_vision.py``);
+2. TRL's ``SFTTrainer`` with the LLaVA processor on chats about drawn images (presence, counts,
+   colours, the arrow, labels, descriptions, boxes), loss on the assistant turns only; trained:
+   the projector and a LoRA adapter on the language model's attention; the tower stays frozen
+   (in eval mode: its batch norms keep the statistics of stage 1).
+
+Writes ``vision_projector.safetensors``, ``adapter/`` (float16) and ``recipe.json`` (the
+settings, seed, the SHA-256 of every written file, the curves of both stages, the seconds of each)
+into the output folder; the shipped copy is ``src/medtrust/models/embedded_vlm/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+RECIPE: dict[str, Any] = {
+    "seed": 0,
+    "generator": "medtrust.train.vlm_data.training_scenes (random.Random('embedded-vlm/<seed>'), demo-images "
+                 "drawing code; demo-images scenes of seeds 0-9 excluded)",
+    "vision_scenes": 12800, "vision_valid_scenes": 300, "vision_epochs": 3, "vision_batch": 128,
+    "vision_lr": 3e-3, "vision_eval_every": 25, "patch_grid": 4,
+    "sft_images": 1200, "sft_max_turns": 5, "sft_batch": 8, "sft_steps": 150, "sft_lr": 1e-3,
+    "sft_warmup_steps": 10, "lora_r": 8, "lora_alpha": 16,
+    "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
+}
+QUICK = {"vision_scenes": 256, "vision_valid_scenes": 32, "vision_epochs": 1, "vision_batch": 64,
+         "vision_eval_every": 2, "sft_images": 16, "sft_steps": 2, "sft_batch": 4}
+
+
+def keep_in_eval(module) -> None:
+    """Freeze ``module`` and keep it in eval mode whatever ``train()`` its parents call."""
+    import types
+    for p in module.parameters():
+        p.requires_grad = False
+    module.eval()
+    module.train = types.MethodType(lambda self, mode=True: self, module)
+
+
+def sft_dataset(scenes, seed: int, max_turns: int):
+    """The chats of stage 2 as a ``datasets.Dataset`` of ``messages`` and ``images``."""
+    from datasets import Dataset
+
+    from medtrust.train.vlm_data import conversation, draw
+    rng = random.Random(f"embedded-vlm/{seed}/chats")
+    return Dataset.from_dict({"messages": [conversation(s, rng, max_turns) for s in scenes],
+                              "images": [[draw(s)] for s in scenes]})
+
+
+def sft_stage(model, processor, scenes, recipe: dict, work: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
+    """Stage 2 (module docstring); returns the PEFT model and the curve."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    start = time.time()
+    keep_in_eval(model.model.vision_tower)
+    peft_model = get_peft_model(model, LoraConfig(r=recipe["lora_r"], lora_alpha=recipe["lora_alpha"],
+                                                  target_modules=recipe["lora_targets"], lora_dropout=0.0))
+    for name, p in peft_model.named_parameters():
+        if "multi_modal_projector" in name:
+            p.requires_grad = True
+    curve: list[dict] = []
+
+    class Curve(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                point = {"step": state.global_step, "loss": round(logs["loss"], 4),
+                         "token_accuracy": round(logs.get("mean_token_accuracy", float("nan")), 4),
+                         "seconds": round(time.time() - start, 1)}
+                curve.append(point)
+                log(f"stage 2 step {point['step']}/{recipe['sft_steps']} loss {point['loss']} "
+                    f"token accuracy {point['token_accuracy']} ({point['seconds']} s)")
+
+    args = SFTConfig(output_dir=str(work / "sft"), per_device_train_batch_size=recipe["sft_batch"],
+                     max_steps=recipe["sft_steps"], learning_rate=recipe["sft_lr"], lr_scheduler_type="cosine",
+                     warmup_steps=recipe["sft_warmup_steps"], logging_steps=5, save_strategy="no", report_to=[],
+                     use_cpu=True, seed=recipe["seed"], data_seed=recipe["seed"], assistant_only_loss=True,
+                     max_length=None, gradient_checkpointing=False, dataloader_num_workers=0, bf16=False,
+                     disable_tqdm=True, remove_unused_columns=False)
+    trainer = SFTTrainer(model=peft_model, args=args, processing_class=processor, callbacks=[Curve()],
+                         train_dataset=sft_dataset(scenes, recipe["seed"], recipe["sft_max_turns"]))
+    trainer.train()
+    return peft_model, {"curve": curve, "seconds": round(time.time() - start, 1), "steps": recipe["sft_steps"]}
+
+
+def save_weights(peft_model, out: Path) -> dict[str, str]:
+    """Vision tower + projector and the adapter, float16, into ``out``; their SHA-256."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from medtrust.models.embedded_vlm import vision_state
+    out.mkdir(parents=True, exist_ok=True)
+    base = peft_model.get_base_model()
+    state = {k: v.detach().to(torch.float16).contiguous() if v.is_floating_point() else v.contiguous()
+             for k, v in vision_state(base).items()}
+    save_file(state, out / "vision_projector.safetensors")
+    peft_model.save_pretrained(out / "adapter")
+    adapter = out / "adapter" / "adapter_model.safetensors"
+    save_file({k: v.to(torch.float16).contiguous() for k, v in load_file(adapter).items()}, adapter)
+    files = [out / "vision_projector.safetensors", adapter, out / "adapter" / "adapter_config.json"]
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def train_vlm(out: Path | str, seed: int = 0, quick: bool = False, log: Callable[[str], None] = print) -> Path:
+    """Both stages with ``RECIPE`` (``quick``: a few steps, for tests); the weights and recipe.json in ``out``."""
+    import tempfile
+
+    import torch
+
+    from medtrust.models.embedded_vlm import build
+    from medtrust.train.vlm_data import training_scenes
+    from medtrust.train.vlm_vision import pretrain_vision
+    recipe = {**RECIPE, **(QUICK if quick else {}), "seed": seed}
+    out = Path(out)
+    start = time.time()
+    torch.manual_seed(seed)
+    model, processor = build(seed)
+    n1, nv, n2 = recipe["vision_scenes"], recipe["vision_valid_scenes"], recipe["sft_images"]
+    scenes = training_scenes(seed, n1 + nv + n2)
+    stage1 = pretrain_vision(model.model.vision_tower, processor.image_processor, scenes[:n1], scenes[n1:n1 + nv],
+                             recipe, log)
+    with tempfile.TemporaryDirectory() as work:
+        peft_model, stage2 = sft_stage(model, processor, scenes[n1 + nv:], recipe, Path(work), log)
+    hashes = save_weights(peft_model, out)
+    meta = {"recipe": recipe, "seconds": round(time.time() - start, 1), "torch_threads": torch.get_num_threads(),
+            "vision": stage1, "sft": stage2, "files": hashes,
+            "note": "rebuild with `medtrust train vlm --out <folder>`; the same seed gives the same data"}
+    (out / "recipe.json").write_text(json.dumps(meta, indent=1) + "\n")
+    log(f"embedded-vlm trained in {meta['seconds']:.0f} s into {out}")
+    return out
