@@ -185,4 +185,17 @@ def demo(runs_dir: str | Path, limit: int | None, progress: bool) -> dict[str, P
     from medtrust.pipeline import execute
     cfg = HallucinationConfig(model="embedded", dataset="demo-qa", limit=limit or DEMO_LIMIT, runs_dir=str(runs_dir),
                               samples=DEMO_SAMPLES, max_tokens=DEMO_MAX_TOKENS)
-    return {"hallucination": execute(HallucinationStudy(), cfg, progress=progress).report_path}
+    reports = {"hallucination": execute(HallucinationStudy(), cfg, progress=progress).report_path}
+    return {**reports, **image_demo(runs_dir, limit, progress)}
+
+
+DEMO_IMAGES = 8
+
+
+def image_demo(runs_dir: str | Path, limit: int | None, progress: bool) -> dict[str, Path]:
+    """POPE on the project's own vision-language model (embedded-vlm), 8 held-out demo-images scenes."""
+    from medtrust.hallucination.pope_study import PopeConfig, PopeStudy
+    from medtrust.pipeline import execute
+    cfg = PopeConfig(model="embedded-vlm", dataset="demo-images", limit=min(limit or DEMO_IMAGES, DEMO_IMAGES),
+                     runs_dir=str(runs_dir))
+    return {"hallucination-pope": execute(PopeStudy(), cfg, progress=progress).report_path}

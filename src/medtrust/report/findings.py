@@ -118,7 +118,8 @@ BY_STUDY: dict[str, Callable[[dict[str, Any]], list[Finding]]] = {
 
 def findings(study: str, metrics: dict[str, Any]) -> list[Finding]:
     """The findings of a run of ``study`` (none for a study without a function here)."""
-    fn = BY_STUDY.get(study)
+    from medtrust.report.findings_vision import BY_STUDY as VISION
+    fn = BY_STUDY.get(study) or VISION.get(study)
     return fn(metrics) if fn and metrics else []
 
 
@@ -140,6 +141,15 @@ GLOSSARY = {
     "over-refusal": "share of benign look-alike requests the model refuses (XSTest's sense).",
     "AOC (early answering)": "area over the 'same answer' curve when the chain of thought is cut at 0-100% and "
                              "an answer forced: near 0 means the answer was fixed before the reasoning.",
+    "POPE": "yes/no probes 'Is there a <object> in the image?' about objects in the image and absent ones drawn "
+            "at random, among the most frequent (popular) or among those that co-occur with the image's objects "
+            "(adversarial); yes is the positive class.",
+    "CHAIR_i / CHAIR_s": "hallucinated objects / objects mentioned (per description, distinct objects), and "
+                         "descriptions with at least one hallucinated object / descriptions (Rohrbach et al. 2018).",
+    "hallucinated-box rate": "share of box requests for an absent finding that got a box anyway.",
+    "IoU": "intersection over union of the predicted and the true box (0 = no overlap, 1 = the same box).",
+    "snowball rate": "of the follow-ups answered right in a clean conversation, the share answered wrong after a "
+                     "false first assistant turn.",
     "interval": "90% intervals: Wilson score intervals for proportions (k/n), percentile bootstrap (1,000 "
                 "resamples) for every other number.",
 }
@@ -149,6 +159,10 @@ GLOSSARY_BY_STUDY = {
                       "interval"],
     "safety": ["ASR (attack success rate)", "over-refusal", "interval"],
     "reasoning": ["AOC (early answering)", "interval"],
+    "hallucination-pope": ["POPE", "interval"],
+    "hallucination-chair": ["CHAIR_i / CHAIR_s", "interval"],
+    "hallucination-grounding": ["IoU", "hallucinated-box rate", "POPE", "interval"],
+    "hallucination-snowball": ["snowball rate", "interval"],
 }
 
 

@@ -3,11 +3,12 @@
 Two stages, both on scenes from the generator's own seed (``train/vlm_data.py``, never a
 demo-images scene):
 
-1. the LeViT vision tower from scratch with scene heads (``train/vlm_vision.py``);
+1. the LeViT vision tower from scratch and the projector, aligned to the language model's word
+   embeddings of a 16-word scene description (``train/vlm_vision.py``; no language model pass);
 2. TRL's ``SFTTrainer`` with the LLaVA processor on chats about drawn images (presence, counts,
-   colours, the arrow, labels, descriptions, boxes), loss on the assistant turns only; trained:
-   the projector and a LoRA adapter on the language model's attention; the tower stays frozen
-   (in eval mode: its batch norms keep the statistics of stage 1).
+   colours, the arrow, labels, descriptions, boxes), loss on the assistant turns only; trained: a
+   LoRA adapter on the language model's attention; tower and projector stay frozen (the tower in
+   eval mode: its batch norms keep the statistics of stage 1).
 
 Writes ``vision_projector.safetensors``, ``adapter/`` (float16) and ``recipe.json`` (the
 settings, seed, the SHA-256 of every written file, the curves of both stages, the seconds of each)
@@ -27,10 +28,10 @@ RECIPE: dict[str, Any] = {
     "seed": 0,
     "generator": "medtrust.train.vlm_data.training_scenes (random.Random('embedded-vlm/<seed>'), demo-images "
                  "drawing code; demo-images scenes of seeds 0-9 excluded)",
-    "vision_scenes": 12800, "vision_valid_scenes": 300, "vision_epochs": 3, "vision_batch": 128,
-    "vision_lr": 3e-3, "vision_eval_every": 25, "patch_grid": 4,
-    "sft_images": 1200, "sft_max_turns": 5, "sft_batch": 8, "sft_steps": 150, "sft_lr": 1e-3,
-    "sft_warmup_steps": 10, "lora_r": 8, "lora_alpha": 16,
+    "vision_scenes": 22400, "vision_valid_scenes": 300, "vision_epochs": 4, "vision_batch": 128,
+    "vision_lr": 3e-3, "vision_eval_every": 50,
+    "sft_images": 768, "sft_max_turns": 4, "sft_batch": 8, "sft_steps": 96, "sft_lr": 1e-3,
+    "sft_warmup_steps": 5, "lora_r": 8, "lora_alpha": 16,
     "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
 }
 QUICK = {"vision_scenes": 256, "vision_valid_scenes": 32, "vision_epochs": 1, "vision_batch": 64,
@@ -64,11 +65,10 @@ def sft_stage(model, processor, scenes, recipe: dict, work: Path, log: Callable[
 
     start = time.time()
     keep_in_eval(model.model.vision_tower)
+    for p in model.model.multi_modal_projector.parameters():
+        p.requires_grad = False
     peft_model = get_peft_model(model, LoraConfig(r=recipe["lora_r"], lora_alpha=recipe["lora_alpha"],
                                                   target_modules=recipe["lora_targets"], lora_dropout=0.0))
-    for name, p in peft_model.named_parameters():
-        if "multi_modal_projector" in name:
-            p.requires_grad = True
     curve: list[dict] = []
 
     class Curve(TrainerCallback):
@@ -127,8 +127,8 @@ def train_vlm(out: Path | str, seed: int = 0, quick: bool = False, log: Callable
     model, processor = build(seed)
     n1, nv, n2 = recipe["vision_scenes"], recipe["vision_valid_scenes"], recipe["sft_images"]
     scenes = training_scenes(seed, n1 + nv + n2)
-    stage1 = pretrain_vision(model.model.vision_tower, processor.image_processor, scenes[:n1], scenes[n1:n1 + nv],
-                             recipe, log)
+    stage1 = pretrain_vision(model, processor.tokenizer, processor.image_processor, scenes[:n1],
+                             scenes[n1:n1 + nv], recipe, log)
     with tempfile.TemporaryDirectory() as work:
         peft_model, stage2 = sft_stage(model, processor, scenes[n1 + nv:], recipe, Path(work), log)
     hashes = save_weights(peft_model, out)

@@ -77,6 +77,34 @@ def scene_targets(spec: dict) -> dict[str, Any]:
     }
 
 
+#: the words the vision side learns to emit, one per image token (single tokens of the SmolLM2 tokenizer)
+WORDS = [" none", " arrow", *(" " + c for c in COLOURS), *(" " + s for s in SHAPES), *"0123456789"]
+IMAGE_WORDS = 16
+
+
+def reading_order(spec: dict) -> list[dict]:
+    """The scene's shapes from the top row down, left to right within a row."""
+    return sorted(spec["shapes"], key=lambda s: (0 if s["y"] < 110 else 1 if s["y"] < 150 else 2, s["x"]))
+
+
+def scene_words(spec: dict) -> list[str]:
+    """The 16 words the image tokens are aligned to (stage 1): for each shape in reading order its
+    colour, name and centre (x and y as tenths of the image, one digit each), then the arrow, the
+    colour and name of the shape it points at, and " none" wherever there is nothing."""
+    from medtrust.data.demo_images import SIZE
+    words = []
+    for s in reading_order(spec):
+        words += [" " + s["colour"], " " + s["shape"], str(min(9, int(s["x"] * 10 / SIZE))),
+                  str(min(9, int(s["y"] * 10 / SIZE)))]
+    words += [" none"] * (12 - len(words))
+    if spec["arrow"] is not None:
+        t = spec["shapes"][spec["arrow"]]
+        words += [" arrow", " " + t["colour"], " " + t["shape"], " none"]
+    else:
+        words += [" none"] * 4
+    return words
+
+
 def _place(s: dict) -> str:
     """Where a shape is, in words (the drawing's five slots)."""
     vertical = "upper" if s["y"] < 110 else "lower" if s["y"] > 150 else ""
@@ -156,5 +184,5 @@ def conversation(spec: dict, rng: random.Random, max_turns: int = 3) -> list[dic
     return messages
 
 
-__all__ = ["OBJECTS", "box_text", "conversation", "describe", "draw", "excluded_scenes", "qa_pairs",
+__all__ = ["IMAGE_WORDS", "OBJECTS", "WORDS", "scene_words", "box_text", "conversation", "describe", "draw", "excluded_scenes", "qa_pairs",
            "scene_targets", "training_scenes"]

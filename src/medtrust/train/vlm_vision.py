@@ -1,17 +1,20 @@
-"""Stage 1 of ``medtrust train vlm``: the CLIP vision tower trained from scratch on drawn scenes,
-with small heads that read what the language model will later be asked about (presence of each
-shape and the arrow, colours, boxes, the labels A-C, the arrow's target, the count, and which
-shape sits under each patch). The heads are thrown away; the tower's last hidden states are what
-LLaVA's projector sees (``vision_feature_layer=-1``, patch tokens only)."""
+"""Stage 1 of ``medtrust train vlm``: the LeViT vision tower (from scratch) and LLaVA's projector,
+trained together without the language model so that the 16 image tokens become the language
+model's own input embeddings of a 16-word scene description (``vlm_data.scene_words``: each
+shape's colour, name and centre digits in reading order, then the arrow and its target).
+
+The loss is a prototype classifier over the description words: each image token's logits are
+minus its squared distance to the (frozen) embedding of every word of ``vlm_data.WORDS``, plus
+that squared distance to its own word, so a trained token sits on its word's embedding and the language model reads the image as words it
+already knows. Only a language model fine-tune (stage 2) then has to learn to answer from them.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any, Callable, Sequence
 
-from medtrust.train.vlm_data import draw, scene_targets
-
-N_SHAPES, N_COLOURS = 5, 5
+from medtrust.train.vlm_data import WORDS, draw, scene_words
 
 
 def pixel_batches(scenes: Sequence[dict], image_processor, chunk: int = 256):
@@ -26,106 +29,86 @@ def pixel_batches(scenes: Sequence[dict], image_processor, chunk: int = 256):
     return torch.cat(out)
 
 
-def patch_targets(spec: dict, grid: int) -> list[int]:
-    """Per patch (row-major): 1 + the index of the shape whose centre lies in it, else 0."""
-    from medtrust.data.demo_images import SHAPES, SIZE
-    cells = [0] * (grid * grid)
-    for s in spec["shapes"]:
-        row, col = min(grid - 1, int(s["y"] * grid / SIZE)), min(grid - 1, int(s["x"] * grid / SIZE))
-        cells[row * grid + col] = 1 + SHAPES.index(s["shape"])
-    return cells
-
-
-def target_tensors(scenes: Sequence[dict], grid: int) -> dict[str, Any]:
-    """``scene_targets`` of every scene stacked into tensors (plus the patch targets)."""
+def word_targets(scenes: Sequence[dict]):
+    """The index in ``WORDS`` of every description word of every scene (N x 16)."""
     import torch
-    rows = [scene_targets(s) for s in scenes]
-    out = {k: torch.tensor([r[k] for r in rows]) for k in rows[0]}
-    out["patch"] = torch.tensor([patch_targets(s, grid) for s in scenes])
+    return torch.tensor([[WORDS.index(w) for w in scene_words(s)] for s in scenes])
+
+
+def word_embeddings(model, tokenizer):
+    """The language model's input embeddings of ``WORDS`` (each one token), frozen."""
+    ids = []
+    for w in WORDS:
+        tokens = tokenizer.encode(w, add_special_tokens=False)
+        if len(tokens) != 1:
+            raise ValueError(f"'{w}' is {len(tokens)} tokens for this tokenizer; the description words must be one")
+        ids.append(tokens[0])
+    return model.get_input_embeddings().weight[ids].detach().clone()
+
+
+def image_tokens(model, pixels):
+    """What the language model receives for the images: LLaVA's own image features (N x 16 x d)."""
+    import torch
+    return torch.stack(model.model.get_image_features(pixel_values=pixels, vision_feature_layer=model.config.vision_feature_layer,
+                                          vision_feature_select_strategy=model.config.vision_feature_select_strategy
+                                          ).pooler_output)
+
+
+def word_loss(tokens, targets, prototypes) -> tuple[Any, float]:
+    """Cross-entropy of the prototype classifier (module docstring) plus the mean squared distance
+    of each token to its word's embedding (without it the tokens drift far out, still nearest to
+    the right word but unlike any embedding the language model knows), and the share of tokens
+    whose nearest word is right."""
+    import torch
+    import torch.nn.functional as F
+    flat = tokens.reshape(-1, tokens.shape[-1])
+    squared = torch.cdist(flat, prototypes).pow(2)
+    target = targets.reshape(-1)
+    loss = F.cross_entropy(-squared, target) + squared.gather(1, target[:, None]).mean()
+    return loss, (squared.argmin(-1) == target).float().mean().item()
+
+
+def slot_accuracy(tokens, targets, prototypes) -> dict[str, float]:
+    """Nearest-word accuracy per kind of slot (colour, shape, digits, arrow target) where a shape is."""
+    import torch
+    nearest = torch.cdist(tokens.reshape(-1, tokens.shape[-1]), prototypes).argmin(-1).view(targets.shape)
+    right = nearest == targets
+    none = WORDS.index(" none")
+    out = {}
+    for name, cols in {"colour": [0, 4, 8], "shape": [1, 5, 9], "digits": [2, 3, 6, 7, 10, 11],
+                       "arrow_target": [13, 14]}.items():
+        keep = targets[:, cols] != none
+        out[name] = round(right[:, cols][keep].float().mean().item(), 4) if keep.any() else 1.0
+    out["all"] = round(right.float().mean().item(), 4)
+    wanted = prototypes[targets.reshape(-1)]
+    out["distance"] = round((tokens.reshape(-1, tokens.shape[-1]) - wanted).norm(dim=-1).mean().item(), 4)
+    out["word_norm"] = round(wanted.norm(dim=-1).mean().item(), 4)
     return out
 
 
-class SceneHeads:
-    """Linear/MLP heads on the tower's patch tokens (built lazily: torch is imported inside)."""
-
-    def __new__(cls, hidden: int):
-        import torch.nn as nn
-
-        class _Heads(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.pool = nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, 384), nn.GELU())
-                sizes = {"present": N_SHAPES + 1, "colour": N_SHAPES * N_COLOURS, "box": N_SHAPES * 4,
-                         "label_colour": 3 * N_COLOURS, "label_shape": 3 * N_SHAPES, "arrow_colour": N_COLOURS,
-                         "arrow_shape": N_SHAPES, "count": 3}
-                self.heads = nn.ModuleDict({k: nn.Linear(384, n) for k, n in sizes.items()})
-                self.patch = nn.Linear(hidden, N_SHAPES + 1)
-
-            def forward(self, tokens):
-                pooled = self.pool(tokens.mean(dim=1))
-                return {**{k: h(pooled) for k, h in self.heads.items()}, "patch": self.patch(tokens)}
-
-        return _Heads()
-
-
-def features(tower, pixels):
-    """What LLaVA's projector reads: the tower's hidden state ``FEATURE_LAYER`` (strategy ``full``)."""
-    from medtrust.models.embedded_vlm import FEATURE_LAYER
-    return tower(pixel_values=pixels, output_hidden_states=True).hidden_states[FEATURE_LAYER]
-
-
-def scene_loss(out: dict, t: dict) -> tuple[Any, dict[str, float]]:
-    """The summed loss of every head (masked where a target is absent) and per-head accuracies."""
-    import torch
-    import torch.nn.functional as F
-    b = t["present"].shape[0]
-    losses = {"present": F.binary_cross_entropy_with_logits(out["present"], t["present"].float())}
-    accs = {"present": ((out["present"] > 0) == (t["present"] > 0.5)).float().mean().item()}
-    groups = {"colour": (N_SHAPES, N_COLOURS), "label_colour": (3, N_COLOURS), "label_shape": (3, N_SHAPES)}
-    for key, (k, n) in groups.items():
-        logits, target = out[key].view(b * k, n), t[key].view(b * k)
-        losses[key] = F.cross_entropy(logits, target, ignore_index=-1)
-        keep = target >= 0
-        accs[key] = (logits.argmax(-1)[keep] == target[keep]).float().mean().item()
-    for key in ("arrow_colour", "arrow_shape", "count"):
-        target = t[key]
-        keep = target >= 0
-        losses[key] = F.cross_entropy(out[key][keep], target[keep]) if keep.any() else out[key].sum() * 0
-        accs[key] = (out[key].argmax(-1)[keep] == target[keep]).float().mean().item() if keep.any() else 1.0
-    mask = (t["present"][:, :N_SHAPES] > 0.5).unsqueeze(-1)
-    box_err = (torch.sigmoid(out["box"].view(b, N_SHAPES, 4)) - t["box"].float()).abs() * mask
-    losses["box"] = box_err.sum() / mask.sum().clamp(min=1) / 4 * 10
-    accs["box_l1"] = (box_err.sum() / mask.sum().clamp(min=1) / 4).item()
-    patch = out["patch"].reshape(-1, N_SHAPES + 1)
-    losses["patch"] = F.cross_entropy(patch, t["patch"].reshape(-1))
-    return sum(losses.values()), accs
-
-
-def pretrain_vision(tower, image_processor, scenes: Sequence[dict], valid: Sequence[dict], recipe: dict,
-                    log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train ``tower`` (a CLIPVisionModel-like module) with the scene heads; returns the curves."""
+def pretrain_vision(model, tokenizer, image_processor, scenes: Sequence[dict], valid: Sequence[dict],
+                    recipe: dict, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train ``model``'s vision tower and projector on the word alignment; returns the curves."""
     import torch
     torch.manual_seed(recipe["seed"])
     start = time.time()
-    grid = recipe["patch_grid"]
-    pixels, targets = pixel_batches(scenes, image_processor), target_tensors(scenes, grid)
-    v_pixels, v_targets = pixel_batches(valid, image_processor), target_tensors(valid, grid)
+    pixels, targets = pixel_batches(scenes, image_processor), word_targets(scenes)
+    v_pixels, v_targets = pixel_batches(valid, image_processor), word_targets(valid)
+    prototypes = word_embeddings(model, tokenizer)
     log(f"stage 1: {len(scenes)} scenes drawn in {time.time() - start:.0f} s")
-    heads = SceneHeads(tower.config.hidden_size)
-    params = [*tower.parameters(), *heads.parameters()]
+    params = [*model.model.vision_tower.parameters(), *model.model.multi_modal_projector.parameters()]
     bs, epochs = recipe["vision_batch"], recipe["vision_epochs"]
     steps = epochs * (len(scenes) // bs)
     opt = torch.optim.AdamW(params, lr=recipe["vision_lr"], weight_decay=0.05)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["vision_lr"], total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(recipe["seed"])
     curve, step = [], 0
-    tower.train()
+    model.model.vision_tower.train()
     for _ in range(epochs):
         order = torch.randperm(len(scenes), generator=gen)
         for k in range(len(scenes) // bs):
             idx = order[k * bs:(k + 1) * bs]
-            tokens = features(tower, pixels[idx].float())
-            loss, _ = scene_loss(heads(tokens), {key: v[idx] for key, v in targets.items()})
+            loss, acc = word_loss(image_tokens(model, pixels[idx].float()), targets[idx], prototypes)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -133,16 +116,13 @@ def pretrain_vision(tower, image_processor, scenes: Sequence[dict], valid: Seque
             sched.step()
             step += 1
             if step % recipe["vision_eval_every"] == 0 or step == steps:
-                point = {"step": step, "loss": round(loss.item(), 4), **_validate(tower, heads, v_pixels, v_targets)}
+                model.model.vision_tower.eval()
+                with torch.no_grad():
+                    valid_acc = slot_accuracy(image_tokens(model, v_pixels.float()), v_targets, prototypes)
+                model.model.vision_tower.train()
+                point = {"step": step, "loss": round(loss.item(), 4), "accuracy": round(acc, 4),
+                         **{f"valid_{k}": v for k, v in valid_acc.items()}, "seconds": round(time.time() - start, 1)}
                 curve.append(point)
                 log(f"stage 1 step {step}/{steps} " + " ".join(f"{k} {v}" for k, v in point.items() if k != "step"))
-    tower.eval()
+    model.model.vision_tower.eval()
     return {"curve": curve, "seconds": round(time.time() - start, 1), "steps": steps}
-
-
-def _validate(tower, heads, pixels, targets) -> dict[str, float]:
-    import torch
-    with torch.no_grad():
-        tokens = features(tower, pixels.float())
-        loss, accs = scene_loss(heads(tokens), targets)
-    return {"valid_loss": round(loss.item(), 4), **{f"valid_{k}": round(v, 4) for k, v in accs.items()}}

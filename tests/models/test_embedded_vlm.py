@@ -1,0 +1,102 @@
+"""embedded-vlm: its training data (never a demo-images scene, the taught words and texts worked
+out by hand), the shipped weights loading through the hf vision backend and answering about
+held-out scenes, and `medtrust train vlm --quick` end to end."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from medtrust.data.demo_images import make_demo_images
+from medtrust.train.vlm_data import (
+    WORDS,
+    describe,
+    excluded_scenes,
+    qa_pairs,
+    scene_key,
+    scene_words,
+    training_scenes,
+)
+
+SPEC = {"shapes": [{"shape": "star", "colour": "blue", "x": 176, "y": 170, "r": 20},
+                   {"shape": "circle", "colour": "red", "x": 80, "y": 90, "r": 16},
+                   {"shape": "cross", "colour": "white", "x": 130, "y": 125, "r": 15}],
+        "arrow": 0, "arrow_colour": "yellow"}
+
+
+def test_training_scenes_are_never_demo_images_scenes(tmp_path):
+    test_scenes = {scene_key(s.metadata["scene"]) for s in make_demo_images("test", 0, "en", folder=tmp_path)}
+    assert len(test_scenes) == 30 and test_scenes <= excluded_scenes()
+    drawn = training_scenes(0, 3000)
+    assert not {scene_key(s) for s in drawn} & excluded_scenes()
+    assert drawn[:5] == training_scenes(0, 5)  # the same seed, the same scenes
+    assert training_scenes(1, 5) != drawn[:5]
+
+
+def test_scene_words_by_hand():
+    # reading order: circle (top row), cross (middle row), star (bottom row); centres in tenths
+    assert scene_words(SPEC) == [" red", " circle", "3", "3", " white", " cross", "5", "4",
+                                 " blue", " star", "6", "6", " arrow", " blue", " star", " none"]
+    no_arrow = {**SPEC, "shapes": SPEC["shapes"][:1], "arrow": None}
+    assert scene_words(no_arrow) == [" blue", " star", "6", "6"] + [" none"] * 12
+    assert all(w in WORDS for w in scene_words(SPEC))
+
+
+def test_description_and_answers_by_hand():
+    assert describe(SPEC) == ("A scan drawing with a grey body outline. It shows a blue star labelled A at the lower "
+                              "right, a red circle labelled B at the upper left and a white cross labelled C in the "
+                              "centre. A yellow arrow points at the blue star.")
+    pairs = dict(qa_pairs(SPEC, random.Random(3)))
+    assert pairs["What colour is the shape the arrow points at?"] == "Blue."
+    assert pairs["How many shapes are in the image?"] == "3"
+    assert pairs["In this scan drawing, the arrow marks a lesion. What shape is the lesion?"] == "A star."
+    boxes = [a for q, a in pairs.items() if q.startswith("Return the bounding box")]
+    assert boxes and (boxes[0].startswith("[") or boxes[0].startswith("There is no"))
+
+
+def test_words_are_single_tokens_of_the_embedded_tokenizer():
+    from transformers import AutoTokenizer
+
+    from medtrust.models.embedded import materialize
+    tok = AutoTokenizer.from_pretrained(materialize())
+    assert all(len(tok.encode(w, add_special_tokens=False)) == 1 for w in WORDS)
+
+
+@pytest.fixture(scope="module")
+def vlm():
+    from medtrust.models.open import open_model
+    return open_model("embedded-vlm")
+
+
+def test_shipped_model_loads_through_the_hf_vision_backend(vlm):
+    from medtrust.models.embedded_vlm import SHIPPED, assembled_dir
+    from medtrust.models.hf_vision import HFVisionBackend
+    assert isinstance(vlm.backend if hasattr(vlm, "backend") else vlm, HFVisionBackend)
+    size = sum(p.stat().st_size for p in SHIPPED.rglob("*") if p.is_file())
+    assert size <= 10 * 2 ** 20, f"shipped weights are {size / 2 ** 20:.1f} MB"
+    assert (assembled_dir() / "config.json").exists()
+
+
+def test_answers_presence_questions_about_held_out_scenes(vlm, tmp_path):
+    """Greedy yes/no answers to the presence questions of the first 10 demo-images test scenes."""
+    from medtrust.models.base import GenerationRequest
+    from medtrust.prompts import user_message
+    from medtrust.text import parse_yes_no
+    rows = [s for s in make_demo_images("test", 0, "en", folder=tmp_path) if s.metadata["question_kind"] == "presence"]
+    rows = rows[:10]
+    out = vlm.generate([GenerationRequest(messages=[user_message(s.question, s.images)], n=1, temperature=0.0,
+                                          max_tokens=4) for s in rows])
+    answers = [parse_yes_no(o[0].text, lenient=True) for o in out]
+    assert sum(a == s.answer for a, s in zip(answers, rows)) >= 8, list(zip(answers, [s.answer for s in rows]))
+
+
+@pytest.mark.integration
+def test_train_vlm_quick_end_to_end(cli, tmp_path):
+    import json
+    code, out, err = cli("train", "vlm", "--out", str(tmp_path / "w"), "--quick", "--quiet")
+    assert code == 0, err
+    recipe = json.loads((tmp_path / "w" / "recipe.json").read_text())
+    assert recipe["recipe"]["sft_steps"] == 2 and recipe["vision"]["curve"] and set(recipe["files"]) == {
+        "vision_projector.safetensors", "adapter/adapter_model.safetensors", "adapter/adapter_config.json"}
+    assert "use it with --model hf/" in out
