@@ -109,9 +109,13 @@ class Study:
         return set()
 
     def load_samples(self, config: RunConfig) -> list[Sample]:
+        return self.rows(config, limit=config.limit)
+
+    def rows(self, config: RunConfig, limit: int | None = None, lang: str | None = None) -> list[Sample]:
+        """The dataset rows the config names (studies that limit by image take them all)."""
         from medtrust.data.registry import load_dataset
-        return load_dataset(config.dataset, path=config.data_path, split=config.split, limit=config.limit,
-                            seed=config.seed, shuffle=config.shuffle, lang=config.lang,
+        return load_dataset(config.dataset, path=config.data_path, split=config.split, limit=limit,
+                            seed=config.seed, shuffle=config.shuffle, lang=lang or config.lang,
                             allow_outside_images=config.allow_outside_images)
 
     def variants(self, config: RunConfig) -> list[str | None]:

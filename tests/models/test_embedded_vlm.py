@@ -97,7 +97,8 @@ def test_shipped_model_answers_yes_or_no(vlm, tmp_path):
     from medtrust.models.base import GenerationRequest
     from medtrust.prompts import user_message
     from medtrust.text import parse_yes_no
-    row = next(s for s in make_demo_images("test", 0, "en", folder=tmp_path) if s.metadata["question_kind"] == "presence")
+    rows = make_demo_images("test", 0, "en", folder=tmp_path)
+    row = next(s for s in rows if s.metadata["question_kind"] == "presence")
     req = GenerationRequest(messages=[user_message(row.question, row.images)], n=1, temperature=0.0, max_tokens=4)
     first, second = vlm.generate([req])[0][0].text, vlm.generate([req])[0][0].text
     assert parse_yes_no(first, lenient=True) in ("yes", "no") and first == second

@@ -9,7 +9,6 @@ from typing import Any, Sequence
 from pydantic import Field
 
 from medtrust.config import RunConfig
-from medtrust.data.registry import load_dataset
 from medtrust.data.schema import Sample
 from medtrust.errors import MedtrustError
 from medtrust.hallucination.chair import (
@@ -19,9 +18,10 @@ from medtrust.hallucination.chair import (
     score_description,
     vocabulary_for,
 )
+from medtrust.hallucination.greedy import question_records
 from medtrust.hallucination.vision_prompts import CAPTION_PROMPT
-from medtrust.models.base import Backend, Capability, GenerationRequest, prompt_hash
-from medtrust.runs.records import Output, SampleRecord
+from medtrust.models.base import Backend, Capability
+from medtrust.runs.records import SampleRecord
 from medtrust.stats import metric
 from medtrust.studies import Context, Study, Unit
 
@@ -92,9 +92,7 @@ class ChairStudy(Study):
         return {Capability.IMAGES}
 
     def load_samples(self, config: ChairConfig) -> list[Sample]:
-        rows = load_dataset(config.dataset, path=config.data_path, split=config.split, seed=config.seed,
-                            allow_outside_images=config.allow_outside_images, shuffle=config.shuffle,
-                            lang=config.lang)
+        rows = self.rows(config)
         samples = description_samples(rows, config.limit)
         if not samples:
             raise MedtrustError(f"'{config.dataset}' has no images with object annotations, so CHAIR cannot "
@@ -107,13 +105,7 @@ class ChairStudy(Study):
         return {"synonyms": load_vocabulary(config.vocabulary) if config.vocabulary else None}
 
     def generate(self, backend: Backend, batch: Sequence[Unit], ctx: Context) -> list[SampleRecord]:
-        from medtrust.prompts import user_message
-        config: ChairConfig = ctx.config
-        messages = [[user_message(u.sample.question, u.sample.images)] for u in batch]
-        outputs = backend.generate([GenerationRequest(messages=m, n=1, temperature=0.0, max_tokens=config.max_tokens,
-                                                      seed=config.seed) for m in messages])
-        return [self.record(u, prompt=m, prompt_hash=prompt_hash(m), outputs=[Output.of(outs[0])])
-                for u, m, outs in zip(batch, messages, outputs)]
+        return question_records(self, backend, batch, ctx.config)
 
     def score(self, records: list[SampleRecord], ctx: Context) -> list[SampleRecord]:
         """The mentions of each description (span, object, right / hallucinated / negated, colour)."""

@@ -20,14 +20,14 @@ from typing import Any, Literal, Sequence
 from pydantic import Field, field_validator
 
 from medtrust.config import RunConfig
-from medtrust.data.registry import load_dataset
 from medtrust.data.schema import Sample
 from medtrust.errors import MedtrustError
 from medtrust.hallucination.boxes import best_iou, parse_box
+from medtrust.hallucination.greedy import question_records
 from medtrust.hallucination.pope import PER_IMAGE, SPLITS, AnnotatedImage, draw_negatives, object_statistics
 from medtrust.hallucination.vision_prompts import grounding_prompt
-from medtrust.models.base import Backend, Capability, GenerationRequest, prompt_hash
-from medtrust.runs.records import Output, SampleRecord
+from medtrust.models.base import Backend, Capability
+from medtrust.runs.records import SampleRecord
 from medtrust.stats import mean_metric, metric, rate_metric
 from medtrust.studies import Context, Study, Unit
 
@@ -150,9 +150,7 @@ class GroundingStudy(Study):
         return {Capability.IMAGES}
 
     def load_samples(self, config: GroundingConfig) -> list[Sample]:
-        rows = load_dataset(config.dataset, path=config.data_path, split=config.split, seed=config.seed,
-                            allow_outside_images=config.allow_outside_images, shuffle=config.shuffle,
-                            lang=config.lang)
+        rows = self.rows(config)
         images = boxed_images(rows)
         if not any(boxes for _, boxes, _ in images):
             raise MedtrustError(f"'{config.dataset}' has no images with true boxes, so grounding cannot be scored.",
@@ -166,17 +164,7 @@ class GroundingStudy(Study):
         return samples
 
     def generate(self, backend: Backend, batch: Sequence[Unit], ctx: Context) -> list[SampleRecord]:
-        from medtrust.prompts import user_message
-        config: GroundingConfig = ctx.config
-        messages = [[user_message(u.sample.question, u.sample.images)] for u in batch]
-        distinct: dict[str, list] = {}  # a positive is the same request in every split: asked once
-        for m in messages:
-            distinct.setdefault(prompt_hash(m), m)
-        outputs = backend.generate([GenerationRequest(messages=m, n=1, temperature=0.0, max_tokens=config.max_tokens,
-                                                      seed=config.seed) for m in distinct.values()])
-        replies = {h: outs[0] for h, outs in zip(distinct, outputs)}
-        return [self.record(u, prompt=m, prompt_hash=prompt_hash(m), outputs=[Output.of(replies[prompt_hash(m)])])
-                for u, m in zip(batch, messages)]
+        return question_records(self, backend, batch, ctx.config)
 
     def score(self, records: list[SampleRecord], ctx: Context) -> list[SampleRecord]:
         """Each reply's box and, on positives, its IoU (no model needed)."""

@@ -10,9 +10,9 @@ from typing import Any, Sequence
 from pydantic import Field, field_validator
 
 from medtrust.config import RunConfig
-from medtrust.data.registry import load_dataset
 from medtrust.data.schema import Sample
 from medtrust.errors import MedtrustError
+from medtrust.hallucination.greedy import question_records
 from medtrust.hallucination.pope import (
     METRICS,
     PER_IMAGE,
@@ -23,8 +23,8 @@ from medtrust.hallucination.pope import (
     probe_sample,
     read_answer,
 )
-from medtrust.models.base import Backend, Capability, GenerationRequest, prompt_hash
-from medtrust.runs.records import Output, SampleRecord
+from medtrust.models.base import Backend, Capability
+from medtrust.runs.records import SampleRecord
 from medtrust.stats import metric
 from medtrust.studies import Context, Study, Unit
 
@@ -62,9 +62,7 @@ class PopeStudy(Study):
         return {Capability.IMAGES}
 
     def load_samples(self, config: PopeConfig) -> list[Sample]:
-        rows = load_dataset(config.dataset, path=config.data_path, split=config.split, seed=config.seed,
-                            allow_outside_images=config.allow_outside_images,
-                            shuffle=config.shuffle, lang=config.lang)
+        rows = self.rows(config)
         images = annotated_images(rows)
         if not images:
             raise MedtrustError(f"'{config.dataset}' has no images with object annotations, so POPE probes "
@@ -79,17 +77,7 @@ class PopeStudy(Study):
         return [probe_sample(p, "zh" if config.lang == "zh" else "en") for p in probes]
 
     def generate(self, backend: Backend, batch: Sequence[Unit], ctx: Context) -> list[SampleRecord]:
-        from medtrust.prompts import user_message
-        config: PopeConfig = ctx.config
-        messages = [[user_message(u.sample.question, u.sample.images)] for u in batch]
-        distinct: dict[str, list] = {}  # a positive probe is the same question in every split: asked once
-        for m in messages:
-            distinct.setdefault(prompt_hash(m), m)
-        outputs = backend.generate([GenerationRequest(messages=m, n=1, temperature=0.0, max_tokens=config.max_tokens,
-                                                      seed=config.seed) for m in distinct.values()])
-        replies = {h: outs[0] for h, outs in zip(distinct, outputs)}
-        return [self.record(u, prompt=m, prompt_hash=prompt_hash(m), outputs=[Output.of(replies[prompt_hash(m)])])
-                for u, m in zip(batch, messages)]
+        return question_records(self, backend, batch, ctx.config)
 
     def score(self, records: list[SampleRecord], ctx: Context) -> list[SampleRecord]:
         """The answer read as yes / no / unparsed, and whether it is right (no model needed)."""

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from medtrust.config import RunConfig
 from medtrust.data.schema import Sample
+from medtrust.hallucination.greedy import ask_once
 from medtrust.hallucination.snowball import (
     CONDITIONS,
     GRADABLE,
@@ -30,7 +31,7 @@ from medtrust.hallucination.snowball import (
     verdict,
     verification_messages,
 )
-from medtrust.models.base import Backend, Completion, GenerationRequest, prompt_hash
+from medtrust.models.base import Backend, Completion, prompt_hash
 from medtrust.runs.records import Output, SampleRecord
 from medtrust.stats import metric
 from medtrust.studies import Context, Study, Unit
@@ -115,11 +116,9 @@ class SnowballStudy(Study):
 
     # ------------------------------------------------------------------------------ inputs
     def load_samples(self, config: SnowballConfig) -> list[Sample]:
-        from medtrust.data.registry import load_dataset
         if config.lang != "en":
             raise SnowballError("The snowball wordings are English only.", "use --lang en")
-        rows = load_dataset(config.dataset, path=config.data_path, split=config.split, seed=config.seed,
-                            allow_outside_images=config.allow_outside_images, shuffle=config.shuffle, lang="en")
+        rows = self.rows(config, lang="en")
         own = OWN in config.modes
         gradable = [r for r in rows if r.answer is not None and r.answer_type in GRADABLE]
         pool = _images(rows, own) if any(r.images for r in rows) else (gradable if own else rows)
@@ -237,15 +236,7 @@ class SnowballStudy(Study):
 
 def ask(backend: Backend, conversations: list[list[dict]], config: SnowballConfig) -> list[Completion]:
     """One greedy completion per conversation; a conversation repeated in the list is sent once."""
-    distinct: dict[str, list[dict]] = {}
-    for m in conversations:
-        distinct.setdefault(prompt_hash(m), m)
-    if not distinct:
-        return []
-    outs = backend.generate([GenerationRequest(messages=m, n=1, temperature=0.0, max_tokens=config.max_tokens,
-                                               seed=config.seed) for m in distinct.values()])
-    replies = {h: o[0] for h, o in zip(distinct, outs)}
-    return [replies[prompt_hash(m)] for m in conversations]
+    return ask_once(backend, conversations, config.max_tokens, config.seed)
 
 
 def _images(rows: list[Sample], own: bool) -> list[Sample]:

@@ -34,7 +34,6 @@ VISION = {"image_size": IMAGE_SIZE, "patch_size": 16, "hidden_sizes": [192, 192,
           "depths": [4, 1, 1], "key_dim": [32, 32, 32], "mlp_ratio": [2, 2, 2], "attention_ratio": [2, 2, 2],
           "drop_path_rate": 0, "hidden_size": 192, "output_hidden_states": True}
 FEATURE_LAYER = 1
-IMAGE_TOKENS = 16
 TOKEN_GRID_PATCH = IMAGE_SIZE // 4  # what LlavaProcessor divides the image side by to count 16 tokens
 #: ChatML with images as <image> placeholders; assistant turns marked for TRL's assistant-only loss
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{% if m['role'] == 'assistant' %}"

@@ -4,8 +4,7 @@ demo-images scene, and the conversations taught about them.
 
 Each scene gives two kinds of targets:
 
-- ``scene_targets``: numbers for pretraining the vision tower (which shapes and whether an arrow
-  are there, each shape's colour and box, what the labels A-C and the arrow mark, the count);
+- ``scene_words``: the 16 words its image tokens are aligned to in stage 1;
 - ``conversation``: chat turns about the image (yes/no presence, counts, colours, the arrow's
   target, labels, the benign clinical questions of demo-images, a detailed description, boxes),
   in exactly the wordings the studies ask (``hallucination/vision_prompts.py``, demo-images'
@@ -15,13 +14,11 @@ Each scene gives two kinds of targets:
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from medtrust.data.demo_images import COLOURS, IMAGES_PER_SPLIT, SHAPES, draw, scene, shape_box
 from medtrust.hallucination.vision_prompts import ABSENT_REPLY, CAPTION_PROMPT, grounding_prompt
 
 OBJECTS = [*SHAPES, "arrow"]
-COLOUR_NAMES = list(COLOURS)
 LETTERS = "ABC"
 #: demo-images seeds whose scenes (every split) are kept out of the training data
 EXCLUDED_SEEDS = range(0, 10)
@@ -59,27 +56,8 @@ def training_scenes(seed: int, count: int, excluded: set[str] | None = None) -> 
     return out
 
 
-def scene_targets(spec: dict) -> dict[str, Any]:
-    """Supervision for the vision tower: per object presence (shapes + arrow), per shape colour
-    index and normalised box (-1 / zeros where absent), label A-C colour and shape, the arrow
-    target's colour and shape, and the number of shapes."""
-    shapes = {s["shape"]: s for s in spec["shapes"]}
-    target = spec["shapes"][spec["arrow"]] if spec["arrow"] is not None else None
-    return {
-        "present": [float(o in shapes) for o in SHAPES] + [float(target is not None)],
-        "colour": [COLOUR_NAMES.index(shapes[o]["colour"]) if o in shapes else -1 for o in SHAPES],
-        "box": [shape_box(shapes[o]) if o in shapes else [0.0] * 4 for o in SHAPES],
-        "label_colour": [COLOUR_NAMES.index(s["colour"]) for s in spec["shapes"]] + [-1] * (3 - len(spec["shapes"])),
-        "label_shape": [SHAPES.index(s["shape"]) for s in spec["shapes"]] + [-1] * (3 - len(spec["shapes"])),
-        "arrow_colour": COLOUR_NAMES.index(target["colour"]) if target else -1,
-        "arrow_shape": SHAPES.index(target["shape"]) if target else -1,
-        "count": len(spec["shapes"]) - 1,
-    }
-
-
 #: the words the vision side learns to emit, one per image token (single tokens of the SmolLM2 tokenizer)
 WORDS = [" none", " arrow", *(" " + c for c in COLOURS), *(" " + s for s in SHAPES), *"0123456789"]
-IMAGE_WORDS = 16
 
 
 def reading_order(spec: dict) -> list[dict]:
@@ -180,9 +158,10 @@ def conversation(spec: dict, rng: random.Random, max_turns: int = 3) -> list[dic
     messages = []
     for i, (q, a) in enumerate(turns):
         content = ([{"type": "image"}] if i == 0 else []) + [{"type": "text", "text": q}]
-        messages += [{"role": "user", "content": content}, {"role": "assistant", "content": [{"type": "text", "text": a}]}]
+        messages += [{"role": "user", "content": content},
+                     {"role": "assistant", "content": [{"type": "text", "text": a}]}]
     return messages
 
 
-__all__ = ["IMAGE_WORDS", "OBJECTS", "WORDS", "scene_words", "box_text", "conversation", "describe", "draw", "excluded_scenes", "qa_pairs",
-           "scene_targets", "training_scenes"]
+__all__ = ["OBJECTS", "WORDS", "box_text", "conversation", "describe", "draw", "excluded_scenes",
+           "qa_pairs", "scene_words", "training_scenes"]

@@ -49,9 +49,10 @@ def word_embeddings(model, tokenizer):
 def image_tokens(model, pixels):
     """What the language model receives for the images: LLaVA's own image features (N x 16 x d)."""
     import torch
-    return torch.stack(model.model.get_image_features(pixel_values=pixels, vision_feature_layer=model.config.vision_feature_layer,
-                                          vision_feature_select_strategy=model.config.vision_feature_select_strategy
-                                          ).pooler_output)
+    config = model.config
+    return torch.stack(model.model.get_image_features(
+        pixel_values=pixels, vision_feature_layer=config.vision_feature_layer,
+        vision_feature_select_strategy=config.vision_feature_select_strategy).pooler_output)
 
 
 def word_loss(tokens, targets, prototypes) -> tuple[Any, float]:
