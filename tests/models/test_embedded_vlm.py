@@ -55,6 +55,44 @@ def test_description_and_answers_by_hand():
     assert boxes and (boxes[0].startswith("[") or boxes[0].startswith("There is no"))
 
 
+def test_word_layer_makes_each_image_token_a_mixture_of_word_embeddings():
+    """Stage 1's fixed projector layer: token = gelu(h[:K]) @ E, so a one-hot h gives the word's
+    embedding exactly; the loss worked out by hand on two tokens."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+    from transformers.models.llava.modeling_llava import LlavaMultiModalProjector
+
+    from medtrust.train.vlm_vision import fix_word_layer, word_loss
+
+    class Cfg:  # the projector reads only these fields
+        class vision_config:
+            hidden_size = 4
+        class text_config:
+            hidden_size = 32  # at least len(WORDS): the word logits are its first outputs
+        projector_hidden_act, multimodal_projector_bias, vision_feature_layer = "gelu", True, -1
+    torch.manual_seed(0)
+    projector = LlavaMultiModalProjector(Cfg)
+    words = torch.randn(len(WORDS), 32)
+    fix_word_layer(type("M", (), {"model": type("I", (), {"multi_modal_projector": projector})})(), words)
+    assert not any(p.requires_grad for p in projector.linear_2.parameters())
+    x = torch.randn(3, 4)
+    h = projector.linear_1(x)
+    assert torch.allclose(projector(x), F.gelu(h[:, :len(WORDS)]) @ words, atol=1e-5)
+    # the loss: cross-entropy + squared gap of gelu(logits) to one-hot, by hand
+    logits = torch.tensor([[[2.0] + [0.0] * (len(WORDS) - 1), [0.0] * len(WORDS)]])
+    targets = torch.tensor([[0, 1]])
+    k = len(WORDS)
+    ce0 = -math.log(math.exp(2) / (math.exp(2) + k - 1))
+    ce1 = -math.log(1 / k)
+    gap0 = (F.gelu(torch.tensor(2.0)).item() - 1) ** 2  # the other words: gelu(0) = 0
+    gap1 = 1.0  # gelu(0) = 0 against 1 for the target, 0 elsewhere
+    loss, acc = word_loss(logits, targets)
+    assert loss.item() == pytest.approx((ce0 + ce1) / 2 + (gap0 + gap1) / 2, rel=1e-5)
+    assert acc == 0.5  # token 1's argmax is word 0 (ties resolve to the first), not its target 1
+
+
 def test_words_are_single_tokens_of_the_embedded_tokenizer():
     from transformers import AutoTokenizer
 

@@ -3,10 +3,14 @@ trained together without the language model so that the 16 image tokens become t
 model's own input embeddings of a 16-word scene description (``vlm_data.scene_words``: each
 shape's colour, name and centre digits in reading order, then the arrow and its target).
 
-The loss is a prototype classifier over the description words: each image token's logits are
-minus its squared distance to the (frozen) embedding of every word of ``vlm_data.WORDS``, so a
-trained token is nearest its word's embedding and the language model reads the image as words it
-already knows. Only a language model fine-tune (stage 2) then has to learn to answer from them.
+The projector's second layer is fixed to the (frozen) embeddings of the words of
+``vlm_data.WORDS`` (its first ``len(WORDS)`` inputs; the others are zero), so an image token is
+``gelu(h) @ E``: a mixture of word embeddings at the embeddings' own scale. The loss is a
+classifier over ``h`` (cross-entropy) plus the squared gap between ``gelu(h)`` and the one-hot
+target, so a trained token *is* its word's embedding and the language model reads the image as
+words it already knows. Only a language model fine-tune (stage 2) then has to learn to answer.
+(The first recipe, a prototype classifier on free tokens, ended nearest the right words but at
+norm ~17 against ~2.4: the language model could not read them; bench/RESULTS.md, embedded-vlm.)
 """
 
 from __future__ import annotations
@@ -46,27 +50,45 @@ def word_embeddings(model, tokenizer):
     return model.get_input_embeddings().weight[ids].detach().clone()
 
 
-def image_tokens(model, pixels):
-    """What the language model receives for the images: LLaVA's own image features (N x 16 x d)."""
+def image_tokens(model, pixels, with_logits: bool = False):
+    """What the language model receives for the images: LLaVA's own image features (N x 16 x d);
+    with ``with_logits`` also the projector's word logits (its first layer's first ``len(WORDS)``
+    outputs, N x 16 x len(WORDS))."""
     import torch
     config = model.config
-    return torch.stack(model.model.get_image_features(
-        pixel_values=pixels, vision_feature_layer=config.vision_feature_layer,
-        vision_feature_select_strategy=config.vision_feature_select_strategy).pooler_output)
+    captured = []
+    hook = model.model.multi_modal_projector.linear_1.register_forward_hook(
+        lambda module, args, output: captured.append(output[..., :len(WORDS)]))
+    try:
+        tokens = torch.stack(model.model.get_image_features(
+            pixel_values=pixels, vision_feature_layer=config.vision_feature_layer,
+            vision_feature_select_strategy=config.vision_feature_select_strategy).pooler_output)
+    finally:
+        hook.remove()
+    return (tokens, captured[0].reshape(*tokens.shape[:-1], len(WORDS))) if with_logits else tokens
 
 
-def word_loss(tokens, targets, prototypes) -> tuple[Any, float]:
-    """Cross-entropy of the prototype classifier (module docstring) and the share of tokens whose
-    nearest word is right. Known limit (measured): the tokens end nearest the right word but far
-    out (norm ~17 against ~2.4 for the embeddings); adding their squared distance to the loss kept
-    them close but lost the words (bench/RESULTS.md, embedded-vlm)."""
+def fix_word_layer(model, prototypes) -> None:
+    """Set the projector's second layer to the word embeddings (module docstring) and freeze it."""
     import torch
+    layer = model.model.multi_modal_projector.linear_2
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.weight[:, :len(WORDS)] = prototypes.T.to(layer.weight.dtype)
+        layer.bias.zero_()
+    for p in layer.parameters():
+        p.requires_grad = False
+
+
+def word_loss(logits, targets) -> tuple[Any, float]:
+    """Cross-entropy of the word classifier plus the squared gap of ``gelu(logits)`` to the
+    one-hot target (summed over words), and the share of tokens whose top word is right."""
     import torch.nn.functional as F
-    flat = tokens.reshape(-1, tokens.shape[-1])
-    squared = torch.cdist(flat, prototypes).pow(2)
+    flat = logits.reshape(-1, logits.shape[-1])
     target = targets.reshape(-1)
-    loss = F.cross_entropy(-squared, target)
-    return loss, (squared.argmin(-1) == target).float().mean().item()
+    onehot = F.one_hot(target, flat.shape[-1]).to(flat.dtype)
+    loss = F.cross_entropy(flat, target) + (F.gelu(flat) - onehot).pow(2).sum(-1).mean()
+    return loss, (flat.argmax(-1) == target).float().mean().item()
 
 
 def slot_accuracy(tokens, targets, prototypes) -> dict[str, float]:
@@ -97,7 +119,8 @@ def pretrain_vision(model, tokenizer, image_processor, scenes: Sequence[dict], v
     v_pixels, v_targets = pixel_batches(valid, image_processor), word_targets(valid)
     prototypes = word_embeddings(model, tokenizer)
     log(f"stage 1: {len(scenes)} scenes drawn in {time.time() - start:.0f} s")
-    params = [*model.model.vision_tower.parameters(), *model.model.multi_modal_projector.parameters()]
+    fix_word_layer(model, prototypes)
+    params = [*model.model.vision_tower.parameters(), *model.model.multi_modal_projector.linear_1.parameters()]
     bs, epochs = recipe["vision_batch"], recipe["vision_epochs"]
     steps = epochs * (len(scenes) // bs)
     opt = torch.optim.AdamW(params, lr=recipe["vision_lr"], weight_decay=0.05)
@@ -109,7 +132,7 @@ def pretrain_vision(model, tokenizer, image_processor, scenes: Sequence[dict], v
         order = torch.randperm(len(scenes), generator=gen)
         for k in range(len(scenes) // bs):
             idx = order[k * bs:(k + 1) * bs]
-            loss, acc = word_loss(image_tokens(model, pixels[idx].float()), targets[idx], prototypes)
+            loss, acc = word_loss(image_tokens(model, pixels[idx].float(), with_logits=True)[1], targets[idx])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
