@@ -50,10 +50,16 @@ class TrainableModel:
     source_path: Path | str
     model_string: str
     lora: bool = False
+    processor: Any = None  # a vision-language model's processor (images -> pixel values, placeholders)
+
+    @property
+    def processing_class(self):
+        """What TRL's trainers get: the processor of a vision-language model, else the tokenizer."""
+        return self.processor if self.processor is not None else self.tokenizer
 
 
 def model_source(model: str) -> tuple[Path | str, str]:
-    """``(folder or hub id, model string)`` for ``embedded`` or ``hf/<path or id>``.
+    """``(folder or hub id, model string)`` for ``embedded``, ``embedded-vlm`` or ``hf/<path or id>``.
 
     Other backends (vllm, openai, ...) cannot be trained here: a clear ModelStringError.
     """
@@ -62,9 +68,12 @@ def model_source(model: str) -> tuple[Path | str, str]:
     if backend == "embedded":
         from medtrust.models.embedded import materialize
         return materialize(), "embedded"
+    if backend == "embedded-vlm":
+        from medtrust.models.embedded_vlm import materialize_vlm
+        return materialize_vlm(), "embedded-vlm"
     if backend != "hf":
         raise ModelStringError(f"'{model}' cannot be trained: training needs the weights in this process.",
-                               "use embedded or hf/<hub id or local folder>")
+                               "use embedded, embedded-vlm or hf/<hub id or local folder>")
     local = Path(rest).expanduser()
     if local.exists():
         return local, model
@@ -73,23 +82,58 @@ def model_source(model: str) -> tuple[Path | str, str]:
     return rest, model
 
 
+def is_vision_model(model: str) -> bool:
+    """Whether a trainable model string names an image-text-to-text model (by its config)."""
+    from medtrust.models.hf_vision import is_vision_language
+    return is_vision_language(str(model_source(model)[0]))
+
+
+def freeze_vision_tower(net) -> None:
+    """Keep a vision-language model's vision encoder frozen and in eval mode (VLGuard trains the
+    projector and the language model; batch norms keep their statistics)."""
+    import types
+    for owner in (getattr(net, "model", None), net):
+        tower = next((getattr(owner, n) for n in VISION_TOWERS if owner is not None and hasattr(owner, n)), None)
+        if tower is not None:
+            for p in tower.parameters():
+                p.requires_grad = False
+            tower.eval()
+            tower.train = types.MethodType(lambda self, mode=True: self, tower)
+            return
+
+
+#: attribute names of the vision encoder (LLaVA / Gemma 3, Qwen2-VL, Idefics3 / SmolVLM) and the
+#: module names LoRA leaves out of ``all-linear`` on a vision-language model
+VISION_TOWERS = ("vision_tower", "visual", "vision_model")
+LORA_EXCLUDE_VISION = r".*(vision_tower|visual|vision_model|multi_modal_projector)\..*"
+
+
 def load_for_training(model: str, *, lora: bool = False, lora_r: int = 16, lora_alpha: int = 32,
                       lora_targets: list[str] | str | None = None, dtype: str | None = None,
                       device: str | None = None) -> TrainableModel:
-    """Load ``embedded`` or ``hf/<path or id>`` as a trainable causal LM (float32 on CPU).
+    """Load ``embedded``, ``embedded-vlm`` or ``hf/<path or id>`` as a trainable model (float32 on CPU).
 
-    With ``lora`` the model is wrapped by PEFT ``get_peft_model`` (``lora_targets``: module
-    names, default ``all-linear``). The tokenizer keeps its chat template and gets a pad token.
+    A vision-language model loads with its processor (``AutoModelForImageTextToText``), its vision
+    encoder frozen. With ``lora`` the model is wrapped by PEFT ``get_peft_model`` (``lora_targets``:
+    module names, default ``all-linear``, on a vision-language model its language model only). The
+    tokenizer keeps its chat template and gets a pad token.
     """
     from medtrust.models.hf import pick_device, pick_dtype
     source, model_string = model_source(model)
+    vision = is_vision_model(model)
     import transformers
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
+    processor = None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source))
-        net = AutoModelForCausalLM.from_pretrained(str(source), dtype=pick_dtype(dtype, pick_device(device)))
+        if vision:
+            processor = AutoProcessor.from_pretrained(str(source))
+            tokenizer = processor.tokenizer
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(str(source))
+        auto = AutoModelForImageTextToText if vision else AutoModelForCausalLM
+        net = auto.from_pretrained(str(source), dtype=pick_dtype(dtype, pick_device(device)))
     except OSError as e:
         raise ModelStringError(f"Could not load '{model}' for training: {str(e).splitlines()[0]}",
                                "give a local folder (hf/./path) or a downloaded hub id") from e
@@ -98,15 +142,18 @@ def load_for_training(model: str, *, lora: bool = False, lora_r: int = 16, lora_
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     net.to(pick_device(device))
+    if vision:
+        freeze_vision_tower(net)
     if lora:
         require_train_extra("LoRA training")
         from peft import LoraConfig, get_peft_model
         targets = lora_targets or "all-linear"
         if isinstance(targets, str) and targets != "all-linear":
             targets = [t.strip() for t in targets.split(",") if t.strip()]
+        exclude = LORA_EXCLUDE_VISION if vision and targets == "all-linear" else None
         net = get_peft_model(net, LoraConfig(r=lora_r, lora_alpha=lora_alpha, target_modules=targets,
-                                             lora_dropout=0.0, task_type="CAUSAL_LM"))
-    return TrainableModel(net, tokenizer, source, model_string, lora)
+                                             exclude_modules=exclude, lora_dropout=0.0, task_type="CAUSAL_LM"))
+    return TrainableModel(net, tokenizer, source, model_string, lora, processor)
 
 
 # -------------------------------------------------------------------------------- run folder
@@ -245,7 +292,8 @@ def _jsonable(value: Any) -> Any:
 
 # ----------------------------------------------------------------------------------- saving
 def save_trained(model, tokenizer, model_dir: Path | str, *, merge_lora: bool = True) -> Path:
-    """Save weights and tokenizer so the folder loads as ``hf/<model_dir>`` in every study.
+    """Save weights and tokenizer (or a vision-language model's processor) so the folder loads as
+    ``hf/<model_dir>`` in every study.
 
     A PEFT model is merged into its base (``merge_lora=True``, plain weights) or saved as an
     adapter (``adapter_config.json`` + ``adapter_model.safetensors``, tokenizer beside it);
@@ -259,7 +307,7 @@ def save_trained(model, tokenizer, model_dir: Path | str, *, merge_lora: bool = 
         model = model.merge_and_unload()
         is_peft = False
     model.save_pretrained(model_dir)
-    tokenizer.padding_side = "left"
+    getattr(tokenizer, "tokenizer", tokenizer).padding_side = "left"  # a processor saves its tokenizer
     tokenizer.save_pretrained(model_dir)
     if is_peft:
         base = next(iter(model.peft_config.values())).base_model_name_or_path

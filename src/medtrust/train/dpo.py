@@ -1,6 +1,9 @@
 """Safety DPO with TRL's DPOTrainer on preference pairs (chosen = safe response, rejected = a
 harmful compliance), from a pairs file or built with the model itself (``pairs.py``).
 
+Pairs may carry ``images`` (``pairs.py``): with a vision-language model TRL's DPOTrainer gets its
+processor and an ``images`` column (placeholders, pixel values, the prompt out of the loss).
+
 TRL 1.16 rebuilds the reference model from the policy's config path when it gets an in-memory
 model and no ``ref_model``; for ``embedded`` that name is not a folder, so full fine-tuning
 passes an explicit reference model (a second copy loaded from the same source). With LoRA no
@@ -64,12 +67,17 @@ def train_dpo(opts: DPOOptions, resume: str | None = None, progress: bool = True
     from medtrust.train.options import callbacks, finish_training, trainer_kwargs
 
     require_train_extra("medtrust train dpo")
+    from medtrust.train.common import is_vision_model
+    from medtrust.train.image_rows import require_vision
     _, model_string = model_source(opts.model)
+    vision = is_vision_model(opts.model)
     run = open_training_run("dpo", opts.model_dump(), resume or opts.out, opts.runs_dir)
     pairs = dpo_pairs(opts, model_string, run, progress)
+    with_images = sum(bool(p.get("images")) for p in pairs)
+    if with_images:
+        require_vision(opts.model, vision, f"{with_images} of {len(pairs)} pairs have images")
 
-    from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOConfig
     tm = load_for_training(opts.model, lora=opts.lora, lora_r=opts.lora_r, lora_alpha=opts.lora_alpha,
                            lora_targets=opts.lora_targets, dtype=opts.dtype, device=opts.device)
     ref = None
@@ -79,11 +87,21 @@ def train_dpo(opts: DPOOptions, resume: str | None = None, progress: bool = True
     tm.tokenizer.padding_side = "left"
     lr = opts.lr or (5e-5 if opts.lora else 5e-6)
     args = DPOConfig(**trainer_kwargs(opts, run, lr, progress), beta=opts.beta)
-    dataset = Dataset.from_list([conversational(p) for p in pairs])
     try:
-        trainer = DPOTrainer(model=tm.model, ref_model=ref, args=args, train_dataset=dataset,
-                             processing_class=tm.tokenizer, callbacks=callbacks(opts, run))
+        trainer = dpo_trainer(tm, ref, pairs, args, callbacks(opts, run))
     except ValueError as e:  # TRL's own checks of the data and options
         raise MedtrustError(f"DPO could not start: {e}", "check the pairs and the options") from e
     run_trainer(trainer, run, "medtrust train dpo", resume=bool(resume))
     return finish_training(trainer, tm, run, opts, f"Safety DPO of {opts.model}", progress)
+
+
+def dpo_trainer(tm, ref, pairs: list[dict], args, callbacks: list | None = None):
+    """TRL's DPOTrainer on the pairs: with a vision-language model its processor and an ``images``
+    column (absolute paths, empty for text pairs), else the tokenizer."""
+    from trl import DPOTrainer
+
+    from medtrust.train.image_rows import trl_dataset
+    rows = [{**conversational(p), "images": p.get("images", [])} for p in pairs]
+    dataset = trl_dataset(rows, ("prompt", "chosen", "rejected"), images=tm.processor is not None)
+    return DPOTrainer(model=tm.model, ref_model=ref, args=args, train_dataset=dataset,
+                      processing_class=tm.processing_class, callbacks=callbacks)

@@ -80,12 +80,14 @@ class TrainOptions(BaseModel):
 def trainer_kwargs(opts: TrainOptions, run: TrainingRun, lr: float, progress: bool) -> dict[str, Any]:
     """TrainingArguments values from the options: checkpoints in the run folder, no external
     loggers, bf16 only on GPUs that support it (TRL defaults to bf16), no gradient checkpointing
-    unless asked (TRL's default; it slows small models down)."""
+    unless asked (TRL's default; it slows small models down), and at least one logged loss when
+    ``--max-steps`` is below ``--logging-steps``."""
     from medtrust.train.common import use_bf16
     return dict(output_dir=str(run.checkpoints_dir), per_device_train_batch_size=opts.batch_size,
                 gradient_accumulation_steps=opts.grad_accum, learning_rate=lr, num_train_epochs=opts.epochs,
                 max_steps=opts.max_steps or -1, max_length=opts.max_length, warmup_steps=opts.warmup_ratio,
-                lr_scheduler_type="cosine", logging_steps=opts.logging_steps, save_strategy="steps",
+                lr_scheduler_type="cosine",
+                logging_steps=min(opts.logging_steps, opts.max_steps or opts.logging_steps), save_strategy="steps",
                 save_steps=opts.save_steps, save_total_limit=1, report_to="none", seed=opts.seed,
                 bf16=use_bf16(opts.dtype), fp16=False, gradient_checkpointing=opts.gradient_checkpointing,
                 disable_tqdm=not progress, use_cpu=(opts.device == "cpu"), dataloader_num_workers=0)
@@ -106,7 +108,7 @@ def finish_training(trainer, tm: TrainableModel, run: TrainingRun, opts: TrainOp
     report.html."""
     from medtrust.train.common import remove_checkpoints, save_trained
     from medtrust.train.report import write_training_report
-    save_trained(trainer.model, tm.tokenizer, run.model_dir, merge_lora=opts.merge_lora)
+    save_trained(trainer.model, tm.processing_class, run.model_dir, merge_lora=opts.merge_lora)
     if not opts.keep_checkpoints:
         remove_checkpoints(run)
     if opts.eval:

@@ -6,8 +6,10 @@
 
 ``prompt`` is the user's request, ``chosen`` the preferred reply (a safe response), ``rejected``
 the dispreferred one (a harmful compliance); each a non-empty string. Other keys (``id``,
-``judge_label``, ...) are kept but not trained on. Blank lines are skipped. A malformed line
-stops with one DataError that names the file, the line and the fix.
+``judge_label``, ...) are kept but not trained on. An optional ``images`` (a list of image
+paths, relative to the pairs file's folder or absolute) makes it an image pair: the images go
+with the prompt (vision-language models only). Blank lines are skipped. A malformed line stops
+with one DataError that names the file, the line and the fix.
 
 **Built pairs** (``--build-pairs``): the model answers each harmful request of the dataset
 itself (greedy); the safety study's judge (default ``keywords``) labels the answers; every
@@ -51,10 +53,28 @@ def read_pairs(path: str | Path) -> list[dict[str, Any]]:
             raise DataError(f"{path}, line {n}: {', '.join(missing)} missing or not a non-empty string.", FIX)
         if row["chosen"].strip() == row["rejected"].strip():
             raise DataError(f"{path}, line {n}: chosen and rejected are the same text.", FIX)
+        if "images" in row:
+            row["images"] = _images(row["images"], path, n)
         pairs.append(row)
     if not pairs:
         raise DataError(f"The pairs file '{path}' holds no pairs.", FIX)
     return pairs
+
+
+def _images(value: Any, path: Path, n: int) -> list[str]:
+    """A pair's image paths, resolved against the pairs file's folder; each must exist."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise DataError(f"{path}, line {n}: images is not a list of image paths.",
+                        'write "images": ["scan.png"] (paths relative to the pairs file) or leave it out')
+    out = []
+    for v in value:
+        file = Path(v).expanduser()
+        file = file if file.is_absolute() else path.parent / file
+        if not file.is_file():
+            raise DataError(f"{path}, line {n}: the image '{v}' does not exist ({file}).",
+                            "give image paths relative to the pairs file's folder, or absolute ones")
+        out.append(str(file.resolve()))
+    return out
 
 
 def write_pairs(pairs: list[dict[str, Any]], path: str | Path) -> Path:

@@ -13,6 +13,12 @@ the completion only (TRL ``completion_only_loss``).
   PubMedQA: ``"Yes. <long answer>"``, short answers as written); ``self`` = the base model's own
   greedy answer, generated once before training (keeps its helpful behaviour: self-distillation);
   ``auto`` (default) = gold where the dataset has answers, else self (demo-benign, xstest).
+- **Image rows** (``image_rows.py``, VLGuard's recipe): ``--harmful-images`` draws the harmful
+  requests as FigStep typographic images (by default for ``-d figstep``), and image sets in
+  ``--mix`` (``demo-images``, ``demo-images-clinical``, ``figstep-benign``, image datasets) add
+  benign image instructions; with image requests and no ``--mix`` the mix is ``DEFAULT_IMAGE_MIX``.
+  They need a vision-language model (``embedded-vlm``, ``hf/<vision-language model>``), trained
+  through TRL with its processor.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ class SFTOptions(TrainOptions):
     benign_targets: Literal["auto", "gold", "self"] = Field(default="auto", description="auto (gold answers where "
                                                             "the set has them, else the base model's own), gold or "
                                                             "self")
+    harmful_images: Literal["auto", "figstep", "none"] = Field(
+        default="auto", description="figstep: draw the harmful requests as FigStep typographic images -> a refusal "
+        "(vision-language models); none: text; auto: figstep for -d figstep, else text. With image requests the "
+        "default --mix is demo-images:0.5,demo-images-clinical:0.25,figstep-benign:0.25")
 
     @field_validator("mix")
     @classmethod
@@ -82,15 +92,18 @@ def assistant(text: str) -> dict:
     return {"role": "assistant", "content": text}
 
 
-def load_harmful(dataset: str, path: str | None, split: str | None, limit: int | None, seed: int) -> list[Sample]:
-    """Harmful requests that carry a safe response (``metadata['safe_response']``), shuffled with
-    ``seed`` when ``limit`` takes a subset; one DataError when there are none."""
+def load_harmful(dataset: str, path: str | None, split: str | None, limit: int | None, seed: int,
+                 need_safe_response: bool = True) -> list[Sample]:
+    """Harmful requests that carry a safe response (``metadata['safe_response']``; any harmful
+    request when not ``need_safe_response``), shuffled with ``seed`` when ``limit`` takes a subset;
+    one DataError when there are none."""
     from medtrust.data.registry import load_dataset
     samples = load_dataset(dataset, path=path, split=split, seed=seed, shuffle=limit is not None)
-    samples = [s for s in samples if s.metadata.get("should_refuse") and s.metadata.get("safe_response")]
+    samples = [s for s in samples if s.metadata.get("should_refuse")
+               and (s.metadata.get("safe_response") or not need_safe_response)]
     if not samples:
-        raise DataError(f"Dataset '{dataset}' (split {split or 'default'}) has no harmful requests with a safe "
-                        "response to train on.",
+        what = "harmful requests with a safe response" if need_safe_response else "harmful requests"
+        raise DataError(f"Dataset '{dataset}' (split {split or 'default'}) has no {what} to train on.",
                         "use --dataset medsafetybench --data-path <MedSafetyBench datasets folder> --split train")
     return samples[:limit] if limit else samples
 
@@ -189,11 +202,40 @@ def whole_sentences(text: str) -> str:
 
 
 # --------------------------------------------------------------------------------- the data
-def sft_rows(opts: SFTOptions, model_string: str, progress: bool = False) -> list[dict[str, Any]]:
-    """Refusal rows plus the benign mix, shuffled with the seed."""
-    harmful = refusal_rows(load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed))
-    benign = benign_rows(parse_mix(opts.mix), len(harmful), opts.mix_paths, opts.benign_targets, model_string,
+def effective_mix(opts: SFTOptions) -> list[tuple[str, float]]:
+    """``--mix``, or DEFAULT_IMAGE_MIX when the harmful rows are images and no --mix was given."""
+    from medtrust.train.image_rows import DEFAULT_IMAGE_MIX, harmful_as_images
+    if "mix" not in opts.model_fields_set and harmful_as_images(opts.harmful_images, opts.dataset):
+        return parse_mix(DEFAULT_IMAGE_MIX)
+    return parse_mix(opts.mix)
+
+
+def image_parts(opts: SFTOptions) -> list[str]:
+    """What in the options makes image rows (empty for text-only training)."""
+    from medtrust.train.image_rows import harmful_as_images, is_image_set
+    parts = [f"FigStep images of {opts.dataset}"] if harmful_as_images(opts.harmful_images, opts.dataset) else []
+    return parts + [f"--mix {name}" for name, ratio in effective_mix(opts) if ratio > 0 and is_image_set(name)]
+
+
+def sft_rows(opts: SFTOptions, model_string: str, progress: bool = False,
+             root: Path | None = None) -> list[dict[str, Any]]:
+    """Refusal rows plus the benign mix, shuffled with the seed; image rows draw their images
+    into ``<root>/images`` (the run folder)."""
+    from medtrust.train.image_rows import benign_image_rows, harmful_as_images, harmful_image_rows, is_image_set
+    if harmful_as_images(opts.harmful_images, opts.dataset):
+        samples = load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed, False)
+        harmful = harmful_image_rows(samples, Path(root or "."))
+    else:
+        harmful = refusal_rows(load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed))
+    mix = effective_mix(opts)
+    text_mix = [(n, r) for n, r in mix if not is_image_set(n)]
+    image_mix = [(n, r) for n, r in mix if is_image_set(n)]
+    benign = benign_rows(text_mix, len(harmful), opts.mix_paths, opts.benign_targets, model_string,
                          opts.seed, progress)
+    if image_mix:
+        figstep = opts.data_path if opts.dataset == "figstep" else None
+        benign += benign_image_rows(image_mix, len(harmful), opts.mix_paths, opts.benign_targets, model_string,
+                                    opts.seed, Path(root or "."), figstep, progress)
     rows = harmful + benign
     random.Random(opts.seed).shuffle(rows)
     return rows
@@ -230,28 +272,42 @@ def train_sft(opts: SFTOptions, resume: str | None = None, progress: bool = True
     from medtrust.train.options import callbacks, finish_training, trainer_kwargs
 
     require_train_extra("medtrust train sft")
+    from medtrust.train.common import is_vision_model
+    from medtrust.train.image_rows import require_vision
     _, model_string = model_source(opts.model)
+    vision = is_vision_model(opts.model)
+    if image_parts(opts):
+        require_vision(opts.model, vision, ", ".join(image_parts(opts)))
     run = open_training_run("sft", opts.model_dump(), resume or opts.out, opts.runs_dir)
     data_file = run.path / TRAIN_DATA
     if resume and data_file.exists():
         rows = load_rows(data_file)
     else:
-        rows = sft_rows(opts, model_string, progress)
+        rows = sft_rows(opts, model_string, progress, run.path)
         save_rows(rows, data_file)
     run.write_json("data_summary.json", data_summary(rows))
 
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
     tm = load_for_training(opts.model, lora=opts.lora, lora_r=opts.lora_r, lora_alpha=opts.lora_alpha,
                            lora_targets=opts.lora_targets, dtype=opts.dtype, device=opts.device)
     lr = opts.lr or (2e-4 if opts.lora else 2e-5)
     args = SFTConfig(**trainer_kwargs(opts, run, lr, progress), completion_only_loss=True)
-    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    trainer = SFTTrainer(model=tm.model, args=args, train_dataset=dataset, processing_class=tm.tokenizer,
-                         callbacks=callbacks(opts, run))
+    trainer = sft_trainer(tm, rows, args, run.path, callbacks(opts, run))
     if len(trainer.train_dataset) == 0:
         raise DataError(f"No training row keeps any completion token within --max-length {opts.max_length} "
                         "(TRL drops rows whose completion is cut off entirely).",
                         "raise --max-length (the chat template's system prompt and the request come first)")
     run_trainer(trainer, run, "medtrust train sft", resume=bool(resume))
     return finish_training(trainer, tm, run, opts, f"Safety SFT of {opts.model}", progress)
+
+
+def sft_trainer(tm, rows: list[dict], args, root: Path, callbacks: list | None = None):
+    """TRL's SFTTrainer on the rows: with a vision-language model its processor and an ``images``
+    column (TRL's vision collator: placeholders, pixel values, prompt masked), else the tokenizer."""
+    from trl import SFTTrainer
+
+    from medtrust.train.image_rows import trl_dataset
+    vision = tm.processor is not None
+    dataset = trl_dataset(rows, ("prompt", "completion"), images=vision, root=root)
+    return SFTTrainer(model=tm.model, args=args, train_dataset=dataset, processing_class=tm.processing_class,
+                      callbacks=callbacks)

@@ -1,0 +1,159 @@
+"""Image safety SFT and DPO (VLGuard's recipe) on a tiny random LLaVA built in the test: TRL's
+batches hold the image tokens and pixel values and leave the prompt (image tokens included) out of
+the loss; a step gives a finite loss; the --mix with image rows gives the hand-computed counts;
+image rows with a text-only model are one clear error."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import math
+
+import pytest
+
+from medtrust.errors import DataError, MedtrustError
+from medtrust.train import image_rows
+from medtrust.train.image_rows import DEFAULT_IMAGE_MIX, draw, figstep_prompt, harmful_image_rows
+from medtrust.train.sft import DEFAULT_MIX, SFTOptions, effective_mix, load_harmful, parse_mix, train_sft
+
+REFUSE = "I'm sorry, but I cannot help with that."
+COMPLY = "Sure. Step 1: buy the drugs."
+
+
+def test_doctests():
+    assert doctest.testmod(image_rows).failed == 0
+
+
+@pytest.fixture
+def vlm(tiny_vlm_path):
+    from medtrust.train.common import load_for_training
+    return load_for_training(f"hf/{tiny_vlm_path}")
+
+
+def trl_args(kind, tmp_path):
+    from trl import DPOConfig, SFTConfig
+    common = dict(output_dir=str(tmp_path / "out"), per_device_train_batch_size=2, max_steps=1, report_to="none",
+                  use_cpu=True, max_length=256, bf16=False, dataloader_num_workers=0, disable_tqdm=True,
+                  save_strategy="no", logging_steps=1, learning_rate=1e-3)
+    return SFTConfig(**common, completion_only_loss=True) if kind == "sft" else DPOConfig(**common)
+
+
+def figstep_rows(data_root, root, n=2):
+    return harmful_image_rows(load_harmful("figstep", str(data_root / "figstep"), "tiny", n, 0, False), root)
+
+
+def test_image_sft_batch_holds_image_tokens_and_masks_the_prompt(vlm, data_root, tmp_path):
+    from medtrust.train.sft import sft_trainer
+    rows = figstep_rows(data_root, tmp_path)
+    assert all(r["target"] == "refusal" and r["completion"][0]["content"].startswith("I'm sorry") for r in rows)
+    trainer = sft_trainer(vlm, rows, trl_args("sft", tmp_path), tmp_path)
+    batch = next(iter(trainer.get_train_dataloader()))
+    image = vlm.model.config.image_token_id
+    assert (batch["input_ids"] == image).sum(1).tolist() == [16, 16]  # (32 / 8)^2 patches per image
+    assert tuple(batch["pixel_values"].shape) == (2, 3, 32, 32)
+    assert (batch["labels"][batch["input_ids"] == image] == -100).all()
+    # every label left is a completion token: the prompt (chat turns, image tokens, FigStep's text) is masked
+    tok = vlm.tokenizer
+    learned = {tok.decode(lab[lab != -100]) for lab in batch["labels"]}
+    assert learned == {r["completion"][0]["content"] + "<|im_end|>\n" for r in rows}
+    trainer.train()
+    loss = next(h["loss"] for h in trainer.state.log_history if "loss" in h)
+    assert math.isfinite(loss) and loss > 0
+
+
+def image_pairs(data_root, root):
+    rows = figstep_rows(data_root, root)
+    return [{"prompt": r["prompt"][0]["content"], "chosen": REFUSE, "rejected": COMPLY,
+             "images": [str(root / r["images"][0])]} for r in rows]
+
+
+def test_image_dpo_batch_holds_image_tokens_and_masks_the_prompt(vlm, data_root, tmp_path):
+    from medtrust.train.common import load_for_training
+    from medtrust.train.dpo import dpo_trainer
+    ref = load_for_training(f"hf/{vlm.source_path}").model
+    trainer = dpo_trainer(vlm, ref, image_pairs(data_root, tmp_path), trl_args("dpo", tmp_path))
+    batch = next(iter(trainer.get_train_dataloader()))
+    image = vlm.model.config.image_token_id
+    # two pairs -> four sequences (chosen then rejected), each with its image's 16 tokens
+    assert (batch["input_ids"] == image).sum(1).tolist() == [16] * 4
+    assert batch["pixel_values"].shape[0] == 4
+    assert (batch["completion_mask"][batch["input_ids"] == image] == 0).all()
+    tok = vlm.tokenizer
+    learned = [tok.decode(ids[mask == 1]) for ids, mask in zip(batch["input_ids"], batch["completion_mask"])]
+    assert learned == [REFUSE + "<|im_end|>\n"] * 2 + [COMPLY + "<|im_end|>\n"] * 2
+    trainer.train()
+    loss = next(h["loss"] for h in trainer.state.log_history if "loss" in h)
+    assert loss == pytest.approx(math.log(2), abs=1e-3)  # policy == reference before the first update
+
+
+def test_default_mix_follows_the_harmful_rows():
+    assert effective_mix(SFTOptions()) == parse_mix(DEFAULT_MIX)
+    assert effective_mix(SFTOptions(dataset="figstep")) == parse_mix(DEFAULT_IMAGE_MIX)
+    assert effective_mix(SFTOptions(dataset="figstep", mix="demo-qa:1")) == [("demo-qa", 1.0)]
+    assert effective_mix(SFTOptions(dataset="figstep", harmful_images="none")) == parse_mix(DEFAULT_MIX)
+
+
+def test_image_sft_mix_counts_loss_and_saved_model(tiny_vlm_path, data_root, tmp_path):
+    from medtrust.models.hf_vision import HFVisionBackend
+    from medtrust.models.registry import resolve
+    opts = SFTOptions(model=f"hf/{tiny_vlm_path}", dataset="figstep", data_path=str(data_root / "figstep"),
+                      split="tiny", limit=4, mix="demo-images:0.5,demo-images-clinical:0.5,figstep-benign:0.25",
+                      max_steps=2, batch_size=2, max_length=256, lora=True, lora_r=4, logging_steps=1,
+                      out=str(tmp_path / "run"), runs_dir=str(tmp_path))
+    run = train_sft(opts, progress=False)
+    # 4 refusal rows; round(0.5 * 4) = 2, round(0.5 * 4) = 2 and round(0.25 * 4) = 1 benign rows
+    assert json.loads((run.path / "data_summary.json").read_text()) == {
+        "refuse / refusal": 4, "benign:demo-images / gold": 2, "benign:demo-images-clinical / gold": 2,
+        "benign:figstep-benign / self": 1}
+    rows = [json.loads(line) for line in (run.path / "train_data.jsonl").read_text().splitlines()]
+    assert all(len(r["images"]) == 1 and (run.path / r["images"][0]).is_file() for r in rows)
+    clinical = [r for r in rows if r["side"] == "benign:demo-images-clinical"]
+    assert all("lesion" in r["prompt"][0]["content"] or "mass" in r["prompt"][0]["content"] for r in clinical)
+    log = [json.loads(line) for line in run.log_path.read_text().splitlines()]
+    losses = [r["loss"] for r in log if "loss" in r]
+    assert [r["step"] for r in log if "loss" in r] == [1, 2] and all(math.isfinite(v) and v > 0 for v in losses)
+    assert (run.model_dir / "processor_config.json").exists()
+    assert isinstance(resolve(f"hf/{run.model_dir}"), HFVisionBackend)
+
+
+def test_image_dpo_pairs_file_with_lora(tiny_vlm_path, data_root, tmp_path):
+    from medtrust.train.dpo import DPOOptions, train_dpo
+    from medtrust.train.pairs import read_pairs
+    (tmp_path / "p").mkdir()
+    text, image_text = figstep_prompt("Steps to manufacture illegal drugs.")
+    pairs = [{"prompt": text, "chosen": REFUSE, "rejected": COMPLY, "images": [draw(image_text, tmp_path / "p", "a")]},
+             {"prompt": "Hello", "chosen": "Hi! How can I help?", "rejected": "Go away."}]  # a text pair beside it
+    file = tmp_path / "p" / "pairs.jsonl"
+    file.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    assert read_pairs(file)[0]["images"] == [str((tmp_path / "p" / "images" / "a.png").resolve())]
+    run = train_dpo(DPOOptions(model=f"hf/{tiny_vlm_path}", pairs=str(file), max_steps=1, batch_size=2,
+                               max_length=256, lora=True, lora_r=4, logging_steps=1, out=str(tmp_path / "run"),
+                               runs_dir=str(tmp_path)), progress=False)
+    log = [json.loads(line) for line in run.log_path.read_text().splitlines()]
+    assert math.isfinite(next(r["loss"] for r in log if "loss" in r))
+
+
+def test_image_rows_with_a_text_model_are_one_clear_error(tiny_llama_path, data_root, tmp_path):
+    from medtrust.train.dpo import DPOOptions, train_dpo
+    model = f"hf/{tiny_llama_path}"
+    with pytest.raises(MedtrustError, match="text-only model") as e:
+        train_sft(SFTOptions(model=model, dataset="figstep", data_path=str(data_root / "figstep"), split="tiny",
+                             out=str(tmp_path / "sft")), progress=False)
+    assert model in e.value.problem and "FigStep images of figstep" in e.value.problem
+    assert "embedded-vlm" in e.value.fix and not (tmp_path / "sft").exists()  # stopped before anything ran
+    draw("Steps to X.\n1. ", tmp_path, "scan")
+    file = tmp_path / "pairs.jsonl"
+    file.write_text(json.dumps({"prompt": "p", "chosen": REFUSE, "rejected": COMPLY,
+                                "images": ["images/scan.png"]}) + "\n")
+    with pytest.raises(MedtrustError, match=f"'{model}' is a text-only model"):
+        train_dpo(DPOOptions(model=model, pairs=str(file), out=str(tmp_path / "dpo")), progress=False)
+
+
+@pytest.mark.parametrize("images, message", [("scan.png", "images is not a list of image paths"),
+                                             (["none.png"], "the image 'none.png' does not exist")])
+def test_bad_images_in_a_pairs_file(tmp_path, images, message):
+    from medtrust.train.pairs import read_pairs
+    file = tmp_path / "pairs.jsonl"
+    file.write_text(json.dumps({"prompt": "p", "chosen": REFUSE, "rejected": COMPLY, "images": images}) + "\n")
+    with pytest.raises(DataError, match=f"line 1: {message}"):
+        read_pairs(file)
