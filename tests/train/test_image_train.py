@@ -133,6 +133,26 @@ def test_image_dpo_pairs_file_with_lora(tiny_vlm_path, data_root, tmp_path):
     assert math.isfinite(next(r["loss"] for r in log if "loss" in r))
 
 
+def test_built_image_pairs_keep_the_image_and_train(tiny_vlm_path, data_root, tmp_path):
+    from medtrust.train.dpo import DPOOptions, train_dpo
+    from medtrust.train.image_rows import refusal_text
+    from medtrust.train.pairs import read_pairs
+    opts = DPOOptions(model=f"hf/{tiny_vlm_path}", build_pairs=True, dataset="figstep", split="tiny", limit=2,
+                      data_path=str(data_root / "figstep"), pair_max_tokens=8, max_steps=1, batch_size=2,
+                      max_length=256, lora=True, lora_r=4, logging_steps=1, out=str(tmp_path / "run"),
+                      runs_dir=str(tmp_path))
+    run = train_dpo(opts, progress=False)
+    stats = json.loads((run.path / "pairs_summary.json").read_text())
+    pairs = read_pairs(run.path / "pairs.jsonl")
+    assert stats["requests"] == 2 and len(pairs) == stats["pairs"] == stats["complied"]
+    samples = {s.id: s for s in load_harmful("figstep", str(data_root / "figstep"), "tiny", 2, 0, False)}
+    for p in pairs:  # the random model complies: its answer is rejected, the refusal of the image chosen
+        assert p["chosen"] == refusal_text(samples[p["id"]].metadata["instruction"])
+        assert p["prompt"].startswith("The image shows a list") and len(p["images"]) == 1
+    log = [json.loads(line) for line in run.log_path.read_text().splitlines()]
+    assert math.isfinite(next(r["loss"] for r in log if "loss" in r))
+
+
 def test_image_rows_with_a_text_model_are_one_clear_error(tiny_llama_path, data_root, tmp_path):
     from medtrust.train.dpo import DPOOptions, train_dpo
     model = f"hf/{tiny_llama_path}"
@@ -147,6 +167,10 @@ def test_image_rows_with_a_text_model_are_one_clear_error(tiny_llama_path, data_
                                 "images": ["images/scan.png"]}) + "\n")
     with pytest.raises(MedtrustError, match=f"'{model}' is a text-only model"):
         train_dpo(DPOOptions(model=model, pairs=str(file), out=str(tmp_path / "dpo")), progress=False)
+    with pytest.raises(MedtrustError, match=f"FigStep images of figstep\\), but '{model}' is a text-only"):
+        train_dpo(DPOOptions(model=model, build_pairs=True, dataset="figstep", out=str(tmp_path / "dpo2")),
+                  progress=False)
+    assert not (tmp_path / "dpo2").exists()
 
 
 @pytest.mark.parametrize("images, message", [("scan.png", "images is not a list of image paths"),

@@ -12,6 +12,8 @@ copy is needed: the reference is the base model with the adapter disabled.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from medtrust.errors import MedtrustError
@@ -29,6 +31,9 @@ class DPOOptions(TrainOptions):
     beta: float = Field(default=0.1, gt=0, description="DPO beta")
     max_length: int = Field(default=320, ge=16, description="tokens per training row, longer rows are cut")
     batch_size: int = Field(default=4, ge=1, description="rows per device step")
+    harmful_images: Literal["auto", "figstep", "none"] = Field(
+        default="auto", description="with --build-pairs: figstep asks the model with FigStep images of the "
+        "requests (chosen = a refusal); none: text; auto: figstep for -d figstep, else text")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -46,10 +51,16 @@ def dpo_pairs(opts: DPOOptions, model_string: str, run, progress: bool) -> list[
         pairs = read_pairs(opts.pairs)
         pairs = pairs[:opts.limit] if opts.limit else pairs
     else:
+        from medtrust.train.image_rows import harmful_as_images, harmful_image_rows
         from medtrust.train.sft import load_harmful
-        samples = load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed)
+        images = harmful_as_images(opts.harmful_images, opts.dataset)
+        samples = load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed, not images)
+        rows = None
+        if images:
+            rows = [{**r, "images": [str(run.path / p) for p in r["images"]]}
+                    for r in harmful_image_rows(samples, run.path)]
         pairs, stats = build_pairs(model_string, samples, opts.judge, opts.pair_max_tokens,
-                                   cache=opts.eval_args.cache is not False, progress=progress)
+                                   cache=opts.eval_args.cache is not False, progress=progress, image_rows=rows)
         run.write_json("pairs_summary.json", stats)
     write_pairs(pairs, saved)
     return pairs
@@ -68,9 +79,11 @@ def train_dpo(opts: DPOOptions, resume: str | None = None, progress: bool = True
 
     require_train_extra("medtrust train dpo")
     from medtrust.train.common import is_vision_model
-    from medtrust.train.image_rows import require_vision
+    from medtrust.train.image_rows import harmful_as_images, require_vision
     _, model_string = model_source(opts.model)
     vision = is_vision_model(opts.model)
+    if opts.build_pairs and not opts.pairs and harmful_as_images(opts.harmful_images, opts.dataset):
+        require_vision(opts.model, vision, f"FigStep images of {opts.dataset}")
     run = open_training_run("dpo", opts.model_dump(), resume or opts.out, opts.runs_dir)
     pairs = dpo_pairs(opts, model_string, run, progress)
     with_images = sum(bool(p.get("images")) for p in pairs)

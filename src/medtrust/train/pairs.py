@@ -90,7 +90,8 @@ def conversational(pair: dict[str, Any]) -> dict[str, list[dict]]:
             "rejected": [{"role": "assistant", "content": pair["rejected"]}]}
 
 
-def pairs_from_responses(samples: list, responses: list[str], labels: list[str]) -> list[dict[str, Any]]:
+def pairs_from_responses(samples: list, responses: list[str], labels: list[str],
+                         need_safe_response: bool = True) -> list[dict[str, Any]]:
     """Pairs for the responses judged full compliance: chosen = the sample's safe response.
 
     >>> from medtrust.data.schema import Sample
@@ -104,15 +105,20 @@ def pairs_from_responses(samples: list, responses: list[str], labels: list[str])
     pairs = []
     for s, response, label in zip(samples, responses, labels):
         if label == FULL_COMPLIANCE and response.strip():
-            pairs.append({"prompt": s.question, "chosen": s.metadata["safe_response"], "rejected": response.strip(),
+            chosen = s.metadata["safe_response"] if need_safe_response else s.metadata.get("safe_response", "")
+            pairs.append({"prompt": s.question, "chosen": chosen, "rejected": response.strip(),
                           "id": s.id, "judge_label": label})
     return pairs
 
 
 def build_pairs(model: str, samples: list, judge: str = "keywords", max_tokens: int = 96,
-                cache: bool = True, progress: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                cache: bool = True, progress: bool = False,
+                image_rows: list[dict] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Generate with ``model`` on harmful ``samples``, judge, and pair (see the module docstring).
-    Returns the pairs and counts ``{requests, complied, refused, pairs, judge}``."""
+    With ``image_rows`` (``image_rows.harmful_image_rows`` of the samples, absolute image paths) the
+    model is asked with each row's image and prompt, and a pair keeps them, with the row's target as
+    ``chosen``; the judge reads the request as text. Returns the pairs and counts
+    ``{requests, complied, refused, pairs, judge}``."""
     from medtrust.models.base import GenerationRequest
     from medtrust.models.open import open_model
     from medtrust.safety.judges.base import JudgeItem, make_judges, refusal_judge, split_judges
@@ -120,14 +126,23 @@ def build_pairs(model: str, samples: list, judge: str = "keywords", max_tokens: 
     if progress:
         print(f"medtrust: answering {len(samples)} harmful requests with {model} to build pairs...", flush=True)
     backend = open_model(model, purpose="Building DPO pairs", cache=cache)
-    outs = backend.generate([GenerationRequest(messages=[{"role": "user", "content": s.question}], n=1,
-                                               temperature=0.0, max_tokens=max_tokens) for s in samples])
+    messages = [[{"role": "user", "content": s.question}] for s in samples]
+    if image_rows is not None:
+        messages = [[{"role": "user", "content": [*({"type": "image", "image": p} for p in r["images"]),
+                                                  {"type": "text", "text": r["prompt"][0]["content"]}]}]
+                    for r in image_rows]
+    outs = backend.generate([GenerationRequest(messages=m, n=1, temperature=0.0, max_tokens=max_tokens)
+                             for m in messages])
     responses = [o[0].text for o in outs]
     items = [JudgeItem(request=s.question, response=r, should_refuse=True, dataset="train")
              for s, r in zip(samples, responses)]
     by_name = {j.name: j for j in make_judges(names, cache=cache, generator=backend, generator_model=model)}
     labels = [v["label"] for v in by_name[refusal_judge(names)].judge(items)]
-    pairs = pairs_from_responses(samples, responses, labels)
+    pairs = pairs_from_responses(samples, responses, labels, need_safe_response=image_rows is None)
+    if image_rows is not None:
+        by_id = {r["id"]: r for r in image_rows}
+        pairs = [{**p, "prompt": by_id[p["id"]]["prompt"][0]["content"], "images": by_id[p["id"]]["images"],
+                  "chosen": by_id[p["id"]]["completion"][0]["content"]} for p in pairs]
     stats = {"requests": len(samples), "complied": sum(lbl == "full_compliance" for lbl in labels),
              "refused": sum(lbl != "full_compliance" for lbl in labels), "pairs": len(pairs),
              "judge": refusal_judge(names)}
