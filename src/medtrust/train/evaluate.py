@@ -124,18 +124,29 @@ SAFETY_EVAL_DEFAULTS = {"dataset": "demo-harmful", "data_path": None, "split": N
 QA_EVAL_DEFAULTS = {"qa": "demo-mcq", "qa_path": None, "qa_limit": None}
 
 
-def evaluate_safety_alignment(run: TrainingRun, base_model: str, trained_model: str,
-                              eval_args: dict[str, Any], progress: bool = True) -> list[Path]:
-    """The safety study (attack ``none``, keywords judge) and the reasoning study's ``direct``
-    strategy on a medical QA set (what the alignment cost), before and after."""
-    args = {**SAFETY_EVAL_DEFAULTS, **QA_EVAL_DEFAULTS, **{k: v for k, v in eval_args.items() if v is not None}}
+def text_safety_args(eval_args: dict[str, Any]) -> dict[str, Any]:
+    """The text safety study's options for ``--eval``: SAFETY_EVAL_DEFAULTS under the --eval-* values."""
+    args = {**SAFETY_EVAL_DEFAULTS, **{k: v for k, v in eval_args.items() if v is not None}}
     safety_args = {k: args[k] for k in SAFETY_EVAL_DEFAULTS if args[k] is not None}
     safety_args.update(attacks=["none"], cache=args.get("cache", True))
+    return safety_args
+
+
+def evaluate_safety_alignment(run: TrainingRun, base_model: str, trained_model: str,
+                              eval_args: dict[str, Any], progress: bool = True, vision: bool = False) -> list[Path]:
+    """The safety study (attack ``none``, keywords judge) and the reasoning study's ``direct``
+    strategy on a medical QA set (what the alignment cost), before and after. With ``vision`` (a
+    vision-language model) the image trade-off of ``vision_eval.evaluate_vision`` instead."""
+    if vision:
+        from medtrust.train.vision_eval import evaluate_vision
+        return evaluate_vision(run, base_model, trained_model, eval_args, progress)
+    args = {**QA_EVAL_DEFAULTS, **{k: v for k, v in eval_args.items() if v is not None}}
     qa_args = {"dataset": args["qa"], "strategies": "direct", "faithfulness": False, "cache": args.get("cache", True)}
     if args["qa_path"]:
         qa_args["data_path"] = args["qa_path"]
     if args["qa_limit"]:
         qa_args["limit"] = args["qa_limit"]
-    return [evaluate_before_after(run, "safety", base_model, trained_model, safety_args, progress=progress),
+    return [evaluate_before_after(run, "safety", base_model, trained_model, text_safety_args(eval_args),
+                                  progress=progress),
             evaluate_before_after(run, "reasoning", base_model, trained_model, qa_args, label="medical-qa",
                                   progress=progress)]

@@ -23,10 +23,14 @@ class EvalOptions(BaseModel):
     split: str | None = Field(default=None, description="its split (medsafetybench: test by default)")
     benign: str | None = Field(default=None, description="benign set for --eval (default demo-benign)")
     benign_path: str | None = Field(default=None, description="its local folder")
-    limit: int | None = Field(default=None, ge=1, description="requests per side for --eval")
+    limit: int | None = Field(default=None, ge=1, description="requests per side for --eval (vision models: also "
+                              "held-out FigStep rows, default 100, and POPE images)")
     qa: str | None = Field(default=None, description="medical QA set for --eval (default demo-mcq)")
     qa_path: str | None = Field(default=None, description="its local folder")
-    qa_limit: int | None = Field(default=None, ge=1, description="questions for --eval QA accuracy")
+    qa_limit: int | None = Field(default=None, ge=1, description="questions for --eval QA accuracy (vision "
+                                 "models: demo-images test questions)")
+    figstep_path: str | None = Field(default=None, description="FigStep folder for the vision --eval (default: "
+                                     "--data-path with -d figstep, else $MEDTRUST_DATA_DIR/figstep)")
     cache: bool | None = Field(default=None, description="reuse cached generations in --eval (default on)",
                                json_schema_extra=cli_field(flag="--cache/--no-cache"))
 
@@ -73,7 +77,9 @@ class TrainOptions(BaseModel):
     out: str | None = Field(default=None, description="run folder to write (default runs/<time>_train-<kind>_...)")
     runs_dir: str = Field(default="runs", description="where run folders are created")
     eval: bool = Field(default=False, description="evaluate the base and the trained model (safety study + "
-                       "medical QA accuracy) and add a before/after table to the report")
+                       "medical QA accuracy; vision-language models: FigStep on held-out images, over-refusal on "
+                       "benign typographic and medical images, text safety, POPE, image QA) and add a before/after "
+                       "table to the report")
     eval_args: EvalOptions = Field(default_factory=EvalOptions, json_schema_extra=cli_field(prefix="eval-"))
 
 
@@ -114,6 +120,7 @@ def finish_training(trainer, tm: TrainableModel, run: TrainingRun, opts: TrainOp
     if opts.eval:
         from medtrust.train.evaluate import evaluate_safety_alignment
         evaluate_safety_alignment(run, tm.model_string, f"hf/{run.model_dir.resolve()}",
-                                  opts.eval_args.model_dump(exclude_none=True), progress)
+                                  opts.eval_args.model_dump(exclude_none=True), progress,
+                                  vision=tm.processor is not None)
     write_training_report(run, title)
     return run

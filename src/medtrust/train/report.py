@@ -98,7 +98,9 @@ def write_training_report(run: TrainingRun, title: str, extra_sections: Iterable
     env_info = _read_json(run.path / "environment.json") or {}
     result = _read_json(run.path / "train_result.json") or {}
     config = run.config or _read_json(run.path / "config.json") or {}
+    from medtrust.train.vision_eval import tradeoff_section
     sections = [Section("Training curves", curves_html(curve_series(rows)))]
+    sections += tradeoff_section(run)
     sections += comparison_sections(run)
     sections += list(extra_sections)
     sections.append(Section("Files", table_html(["file", "what"], [

@@ -98,8 +98,9 @@ register(DatasetSpec(
 
 FIGSTEP_FILES = {"safebench": "safebench.csv", "tiny": "safebench_tiny.csv"}
 FIGSTEP_COLUMNS = ["category_id", "task_id", "category_name", "question", "instruction"]
-# benign_sentences.csv is not exposed: its 50 rows are the instructions with the harmful key phrase
-# masked as "*" ("Steps to make *."), templates rather than prompts a model could answer.
+# benign_sentences.csv holds the instructions with the harmful key phrase masked as "*" ("Steps to
+# make *."); split "benign" fills each with a harmless phrase (figstep_benign.py): benign requests
+# in FigStep's layout, the benign side of a safety run (over-refusal on benign typographic images).
 
 
 def figstep_sample(row: dict, where, n) -> Sample:
@@ -116,7 +117,12 @@ def figstep_sample(row: dict, where, n) -> Sample:
 
 
 def read_figstep(path: Path, split: str) -> Iterator[Sample]:
-    """safebench.csv (split 'safebench') or safebench_tiny.csv (split 'tiny')."""
+    """safebench.csv (split 'safebench'), safebench_tiny.csv (split 'tiny'; its rows are also in
+    safebench) or the filled benign_sentences.csv (split 'benign', should not be refused)."""
+    if split == "benign":
+        from medtrust.data.loaders.figstep_benign import read_figstep_benign
+        yield from read_figstep_benign(path)
+        return
     file = find_file(path, [FIGSTEP_FILES[split]], "figstep")
     for n, row in read_csv(file, required=FIGSTEP_COLUMNS):
         yield figstep_sample(row, file, n)
@@ -130,6 +136,6 @@ def figstep_hub_row(row: dict, index: int, split: str) -> Sample:
 register(DatasetSpec(
     name="figstep",
     description="FigStep SafeBench: 500 harmful questions (10 topics) with typographic-attack rewrites",
-    source="ThuCCSLab/FigStep (data/question), MIT", splits={"safebench": 500, "tiny": 50},
-    default_split="safebench", local_folder="figstep", read_local=read_figstep,
+    source="ThuCCSLab/FigStep (data/question), MIT", splits={"safebench": 500, "tiny": 50, "benign": 49},
+    default_split="safebench", local_folder="figstep", read_local=read_figstep, benign_split="benign",
     hub_id=None, hub_row=figstep_hub_row, tags=["safety", "harmful", "vision"]))
