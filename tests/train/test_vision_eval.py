@@ -218,3 +218,18 @@ def test_tradeoff_table_and_report_by_hand(tmp_path, data_root):
     png = base64.b64decode(plot["src"].split(",", 1)[1])
     assert Image.open(io.BytesIO(png)).size[0] > 400
     assert html.index("Before / after: the whole trade-off") < html.index("Before / after: figstep-images")
+
+
+def test_train_sft_eval_of_a_vision_model_runs_the_vision_set(tiny_vlm_path, data_root, tmp_path, monkeypatch):
+    from medtrust.train import vision_eval
+    from medtrust.train.options import EvalOptions
+    from medtrust.train.sft import train_sft
+    calls = []
+    monkeypatch.setattr(vision_eval, "evaluate_vision", lambda run, base, trained, args, progress=True:
+                        calls.append((base, trained, args)) or [])
+    opts = SFTOptions(model=f"hf/{tiny_vlm_path}", dataset="figstep", data_path=str(data_root / "figstep"),
+                      split="tiny", limit=2, mix="demo-images:0.5", max_steps=1, batch_size=2, max_length=256,
+                      lora=True, lora_r=4, out=str(tmp_path / "run"), runs_dir=str(tmp_path), eval=True,
+                      eval_args=EvalOptions(limit=3, qa_limit=4))
+    run = train_sft(opts, progress=False)
+    assert calls == [(f"hf/{tiny_vlm_path}", f"hf/{run.model_dir.resolve()}", {"limit": 3, "qa_limit": 4})]
