@@ -53,6 +53,13 @@ def test_description_and_answers_by_hand():
     assert pairs["In this scan drawing, the arrow marks a lesion. What shape is the lesion?"] == "A star."
     boxes = [a for q, a in pairs.items() if q.startswith("Return the bounding box")]
     assert boxes and (boxes[0].startswith("[") or boxes[0].startswith("There is no"))
+    # presence: distinct objects, answered from the drawing (star, circle, cross and the arrow are drawn)
+    asked = [(q, a) for q, a in qa_pairs(SPEC, random.Random(3)) if q.startswith("Is there")]
+    assert len(asked) == 4 and len({q for q, _ in asked}) == 4
+    drawn = {"star", "circle", "cross", "arrow"}
+    for q, a in asked:
+        obj = q.split()[-4]
+        assert a == ("Yes." if obj in drawn else "No."), q
 
 
 def test_word_layer_makes_each_image_token_a_mixture_of_word_embeddings():

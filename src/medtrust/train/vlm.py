@@ -30,7 +30,7 @@ RECIPE: dict[str, Any] = {
                  "drawing code; demo-images scenes of seeds 0-9 excluded)",
     "vision_scenes": 22400, "vision_valid_scenes": 300, "vision_epochs": 4, "vision_batch": 128,
     "vision_lr": 3e-3, "vision_eval_every": 50,
-    "sft_images": 640, "sft_max_turns": 4, "sft_batch": 8, "sft_steps": 80, "sft_lr": 1e-3,
+    "sft_images": 640, "sft_max_turns": 4, "sft_batch": 8, "sft_steps": 100, "sft_lr": 1e-3,
     "sft_warmup_steps": 5, "lora_r": 8, "lora_alpha": 16,
     "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
 }

@@ -56,6 +56,9 @@ def training_scenes(seed: int, count: int, excluded: set[str] | None = None) -> 
     return out
 
 
+#: presence questions per scene in ``qa_pairs`` (distinct objects): the answers POPE reads are two
+#: tokens against ~50 for a description, so they are asked more often than the other kinds
+PRESENCE_QUESTIONS = 4
 #: the words the vision side learns to emit, one per image token (single tokens of the SmolLM2 tokenizer)
 WORDS = [" none", " arrow", *(" " + c for c in COLOURS), *(" " + s for s in SHAPES), *"0123456789"]
 
@@ -115,16 +118,24 @@ def box_text(box: list[float]) -> str:
     return "[" + ", ".join(f"{v:.2f}" for v in box) + "]"
 
 
-def _yes_no(rng: random.Random, spec: dict) -> tuple[str, str]:
+def presence_questions(rng: random.Random, spec: dict, count: int = PRESENCE_QUESTIONS) -> list[tuple[str, str]]:
+    """POPE's question about ``count`` distinct objects, each present or absent with even odds
+    (the other kind when none of the drawn kind is left), with "Yes." / "No."."""
     present = {s["shape"] for s in spec["shapes"]} | ({"arrow"} if spec["arrow"] is not None else set())
-    obj = rng.choice(sorted(present)) if rng.random() < 0.5 else rng.choice([o for o in OBJECTS if o not in present])
-    return f"Is there {_article(obj)} {obj} in the image?", "Yes." if obj in present else "No."
+    pools = [sorted(present), [o for o in OBJECTS if o not in present]]
+    out = []
+    for _ in range(count):
+        first = 0 if rng.random() < 0.5 else 1
+        pool = pools[first] or pools[1 - first]
+        obj = pool.pop(rng.randrange(len(pool)))
+        out.append((f"Is there {_article(obj)} {obj} in the image?", "Yes." if obj in present else "No."))
+    return out
 
 
 def qa_pairs(spec: dict, rng: random.Random) -> list[tuple[str, str]]:
-    """Every kind of question about a scene once (presence twice), with the taught answer."""
+    """Every kind of question about a scene once (presence ``PRESENCE_QUESTIONS`` times), with the taught answer."""
     shapes = {s["shape"]: s for s in spec["shapes"]}
-    pairs = [_yes_no(rng, spec), _yes_no(rng, spec)]
+    pairs = presence_questions(rng, spec)
     counted = rng.choice(SHAPES)
     pairs.append((f"How many {counted}s are in the image?", str(int(counted in shapes))))
     pairs.append(("How many shapes are in the image?", str(len(shapes))))
@@ -164,4 +175,4 @@ def conversation(spec: dict, rng: random.Random, max_turns: int = 3) -> list[dic
 
 
 __all__ = ["OBJECTS", "WORDS", "box_text", "conversation", "describe", "draw", "excluded_scenes",
-           "qa_pairs", "scene_words", "training_scenes"]
+           "presence_questions", "qa_pairs", "scene_words", "training_scenes"]
