@@ -31,8 +31,8 @@ def cell(m: dict | None, digits: int = 3) -> str:
 def per_kind_accuracy(run_path: Path) -> dict[str, dict]:
     """Greedy answer accuracy per demo-images question kind, from a reasoning run's records."""
     by_kind: dict[str, list[bool]] = defaultdict(list)
-    for r in RunFolder.open(run_path).records():
-        by_kind[r.sample.metadata.get("question_kind", "?")].append(bool(r.scores.get("correct")))
+    for r in RunFolder.open(run_path).samples():
+        by_kind[r["sample"]["metadata"].get("question_kind", "?")].append(bool(r["scores"].get("correct")))
     return {k: rate_metric(v) for k, v in sorted(by_kind.items())}
 
 
