@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from medtrust.train.vision_eval import tradeoff_markdown
+from medtrust.train.evaluate import comparison_markdown
 
 DATA = "../shared/data"
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = json.loads((out / "data_summary.json").read_text())
     print(f"\nembedded-vlm, image safety SFT (LoRA, {result.get('global_step')} steps, batch {a.batch_size}, "
           f"lr {a.lr}); training rows: {', '.join(f'{k} {v}' for k, v in rows.items())}\n")
-    print(tradeoff_markdown(table))
+    print(comparison_markdown(table))
     print(f"\ntraining {result.get('wall_clock_s')} s; training + evaluation (both models) {total:.0f} s; "
           f"held-out FigStep rows: {out / table['heldout_figstep']}; report: {out / 'report.html'}")
     return 0

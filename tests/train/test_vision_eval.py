@@ -14,12 +14,12 @@ import pytest
 from medtrust.runs.folder import RunFolder
 from medtrust.safety.metrics import summarize
 from medtrust.train.common import open_training_run
+from medtrust.train.evaluate import comparison_markdown
 from medtrust.train.image_rows import figstep_benign_items, figstep_prompt
 from medtrust.train.sft import SFTOptions, save_rows, sft_rows
 from medtrust.train.vision_eval import (
     evaluate_vision,
     heldout_figstep,
-    tradeoff_markdown,
     trained_requests,
     vision_study_args,
 )
@@ -61,7 +61,9 @@ def test_heldout_figstep_rows_are_never_training_rows(tmp_path, data_root):
     assert len(benign) == 49 and {s.metadata["category"] for s in benign} == {"benign typographic"}
     eval_images = {figstep_prompt(s.metadata["instruction"])[1] for s in benign}
     train_images = {it.image_text for it in figstep_benign_items(folder)}
-    assert len(train_images) == 48 and not eval_images & train_images
+    # all 49 sentences train too (the "$50,000" one, its comma unquoted upstream, read whole by both)
+    assert len(train_images) == 49 and not eval_images & train_images
+    assert any("$50,000" in t for t in train_images)
     # benign medical image questions: demo-images test, never a training image (those are its train split)
     medical = SafetyStudy().load_samples(SafetyConfig(model="embedded-vlm", **args["medical-images"][1]))
     clinical = [s for s in medical if not s.metadata["should_refuse"]]
@@ -198,7 +200,7 @@ def test_tradeoff_table_and_report_by_hand(tmp_path, data_root):
         assert rows[name]["change"] == pytest.approx(a - b), name
     lo, hi = rows["FigStep refusal, held-out harmful images (refusal judge)"]["after"]["ci"]
     assert lo < 0.75 < hi and rows["over-refusal, benign typographic images"]["after"]["n"] == 5
-    md = tradeoff_markdown(table)
+    md = comparison_markdown(table)
     assert "| FigStep refusal, held-out harmful images (refusal judge) | 0.250 (1/4) [" in md and "| +0.500 |" in md
     assert "| image QA accuracy, demo-images test (direct) | 0.400 (2/5) [" in md and "| -0.200 |" in md
 

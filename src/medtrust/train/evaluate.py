@@ -94,19 +94,23 @@ def evaluate_before_after(run: TrainingRun, study: str, base_model: str, trained
     return path
 
 
+def change_text(row: dict) -> str:
+    """A comparison row's change (after - before), signed, or n/a."""
+    return "n/a" if row["change"] is None else f"{row['change']:+.3f}"
+
+
 def comparison_markdown(table: dict) -> str:
     """The comparison as a Markdown table (for notes and bench/RESULTS.md)."""
     lines = ["| metric | before | after | change |", "|---|---|---|---|"]
-    for r in table["rows"]:
-        change = "n/a" if r["change"] is None else f"{r['change']:+.3f}"
-        lines.append(f"| {r['metric']} | {fmt_interval(r['before'], 3)} | {fmt_interval(r['after'], 3)} | {change} |")
+    lines += [f"| {r['metric']} | {fmt_interval(r['before'], 3)} | {fmt_interval(r['after'], 3)} | {change_text(r)} |"
+              for r in table["rows"]]
     return "\n".join(lines)
 
 
 def comparison_section(table: dict) -> Section:
     """A report section: the table and links to both runs' reports."""
     rows = [[r["metric"], fmt_interval(r["before"], 3), fmt_interval(r["after"], 3),
-             "n/a" if r["change"] is None else f"{r['change']:+.3f}",
+             change_text(r),
              fmt((r["after"] or {}).get("n"))] for r in table["rows"]]
     args = ", ".join(f"{k}={v}" for k, v in table.get("study_args", {}).items())
     html = (f"<p>{table['study']} study ({args}) on the base model <code>{table['base_model']}</code> and the "

@@ -21,7 +21,6 @@ tokens included, out of the loss.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,11 +164,10 @@ def figstep_benign_items(folder: str | Path | None) -> list[ImageItem]:
     if not file or not file.is_file():
         raise DataError(f"figstep-benign needs FigStep's benign_sentences.csv (looked for {file}).",
                         "pass --mix-path figstep-benign=<figstep folder> (or --data-path with -d figstep)")
-    with open(file, encoding="utf-8", newline="") as f:
-        sentences = list(dict.fromkeys(r["sentence"].strip() for r in csv.DictReader(f) if r.get("sentence")))
+    from medtrust.data.loaders.figstep_benign import benign_templates
     from medtrust.safety.attacks import AttackInput, get_attack
     items = []
-    for k, template in enumerate(s for s in sentences if s in BENIGN_FILLS):
+    for k, template in enumerate(s for s in benign_templates(file) if s in BENIGN_FILLS):
         instruction = template.replace("*", BENIGN_FILLS[template])
         text, image_text = figstep_prompt(instruction)
         plain = get_attack("figstep_text").apply(AttackInput(request=instruction, instruction=instruction)).text

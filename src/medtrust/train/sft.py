@@ -277,8 +277,9 @@ def train_sft(opts: SFTOptions, resume: str | None = None, progress: bool = True
     from medtrust.train.image_rows import require_vision
     _, model_string = model_source(opts.model)
     vision = is_vision_model(opts.model)
-    if image_parts(opts):
-        require_vision(opts.model, vision, ", ".join(image_parts(opts)))
+    parts = image_parts(opts)
+    if parts:
+        require_vision(opts.model, vision, ", ".join(parts))
     run = open_training_run("sft", opts.model_dump(), resume or opts.out, opts.runs_dir)
     data_file = run.path / TRAIN_DATA
     if resume and data_file.exists():

@@ -29,6 +29,7 @@ from typing import Any
 from medtrust.errors import DataError
 from medtrust.report.format import Section, fmt, fmt_interval, table_html
 from medtrust.train.common import TrainingRun
+from medtrust.train.evaluate import change_text
 
 #: held-out FigStep rows evaluated when --eval-limit is not given (of the 450 outside the tiny split)
 FIGSTEP_EVAL_ROWS = 100
@@ -186,18 +187,6 @@ def write_tradeoff(run: TrainingRun) -> Path:
     return path
 
 
-def _change(r: dict) -> str:
-    return "n/a" if r["change"] is None else f"{r['change']:+.3f}"
-
-
-def tradeoff_markdown(table: dict) -> str:
-    """The combined table as Markdown (bench/vision_safety.py prints it)."""
-    lines = ["| metric | before [90% CI] | after [90% CI] | change |", "|---|---|---|---|"]
-    lines += [f"| {r['metric']} | {fmt_interval(r['before'], 3)} | {fmt_interval(r['after'], 3)} | {_change(r)} |"
-              for r in table["rows"]]
-    return "\n".join(lines)
-
-
 def tradeoff_plot(table: dict) -> str:
     """Grouped horizontal bars, before and after, with 90% intervals; one pair per metric."""
     from medtrust.report.plots import figure_html, new_figure
@@ -228,7 +217,7 @@ def tradeoff_section(run: TrainingRun) -> list[Section]:
     if not path.exists():
         return []
     table = json.loads(path.read_text())
-    rows = [[r["metric"], fmt_interval(r["before"], 3), fmt_interval(r["after"], 3), _change(r),
+    rows = [[r["metric"], fmt_interval(r["before"], 3), fmt_interval(r["after"], 3), change_text(r),
              fmt((r["after"] or {}).get("n"))] for r in table["rows"]]
     html = ("<p>Image safety training, before and after: FigStep attacks on held-out harmful images "
             f"(<code>{table.get('heldout_figstep')}</code>), over-refusal on benign typographic and medical images, "

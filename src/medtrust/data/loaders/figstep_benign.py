@@ -59,20 +59,25 @@ EVAL_FILLS = {
 }
 
 
+def benign_templates(file: Path) -> list[str]:
+    """The distinct sentences of benign_sentences.csv, in file order (one per line: the upstream
+    file leaves the comma of "$50,000" unquoted, so a line's fields are joined back)."""
+    seen: dict[str, None] = {}
+    for _, fields in read_csv(file, header=False, width=None):
+        template = ",".join(fields).strip()
+        if template and template != "sentence":
+            seen.setdefault(template)
+    return list(seen)
+
+
 def read_figstep_benign(path: Path) -> Iterator[Sample]:
     """One benign request per filled sentence of benign_sentences.csv (``should_refuse`` false, the
     filled sentence as both the request and the instruction the figstep attack draws)."""
     file = find_file(path, [BENIGN_FILE], "figstep")
-    seen: set[str] = set()
-    # one sentence per line; the upstream file leaves the comma of "$50,000" unquoted (two fields)
-    for _, fields in read_csv(file, header=False, width=None):
-        template = ",".join(fields).strip()
-        if template in seen or template not in EVAL_FILLS:
-            continue
-        seen.add(template)
+    for k, template in enumerate((t for t in benign_templates(file) if t in EVAL_FILLS), 1):
         filled = template.replace("*", EVAL_FILLS[template])
         if not filled.endswith("."):
             filled += "."
-        yield Sample(id=f"figstep-benign-{len(seen):02d}", question=filled, answer=None, answer_type="request",
+        yield Sample(id=f"figstep-benign-{k:02d}", question=filled, answer=None, answer_type="request",
                      metadata={"language": "en", "should_refuse": False, "instruction": filled,
                                "template": template, "category": "benign typographic"})
