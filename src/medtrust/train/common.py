@@ -88,17 +88,22 @@ def is_vision_model(model: str) -> bool:
     return is_vision_language(str(model_source(model)[0]))
 
 
+def keep_in_eval(module) -> None:
+    """Freeze ``module`` and keep it in eval mode whatever ``train()`` its parents call."""
+    import types
+    for p in module.parameters():
+        p.requires_grad = False
+    module.eval()
+    module.train = types.MethodType(lambda self, mode=True: self, module)
+
+
 def freeze_vision_tower(net) -> None:
     """Keep a vision-language model's vision encoder frozen and in eval mode (VLGuard trains the
     projector and the language model; batch norms keep their statistics)."""
-    import types
     for owner in (getattr(net, "model", None), net):
         tower = next((getattr(owner, n) for n in VISION_TOWERS if owner is not None and hasattr(owner, n)), None)
         if tower is not None:
-            for p in tower.parameters():
-                p.requires_grad = False
-            tower.eval()
-            tower.train = types.MethodType(lambda self, mode=True: self, tower)
+            keep_in_eval(tower)
             return
 
 

@@ -38,15 +38,6 @@ QUICK = {"vision_scenes": 256, "vision_valid_scenes": 32, "vision_epochs": 1, "v
          "vision_eval_every": 2, "sft_images": 16, "sft_steps": 2, "sft_batch": 4}
 
 
-def keep_in_eval(module) -> None:
-    """Freeze ``module`` and keep it in eval mode whatever ``train()`` its parents call."""
-    import types
-    for p in module.parameters():
-        p.requires_grad = False
-    module.eval()
-    module.train = types.MethodType(lambda self, mode=True: self, module)
-
-
 def sft_dataset(scenes, seed: int, max_turns: int):
     """The chats of stage 2 as a ``datasets.Dataset`` of ``messages`` and ``images``."""
     from datasets import Dataset
@@ -63,6 +54,7 @@ def sft_stage(model, processor, scenes, recipe: dict, work: Path, log: Callable[
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
+    from medtrust.train.common import keep_in_eval
     start = time.time()
     keep_in_eval(model.model.vision_tower)
     for p in model.model.multi_modal_projector.parameters():
