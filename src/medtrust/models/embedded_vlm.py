@@ -49,16 +49,20 @@ INSTALL_HINT = "rebuild it with `medtrust train vlm` (about 30 minutes on 2 CPU 
 def build(seed: int = 0):
     """A new LLaVA: random vision tower and projector, the embedded SmolLM2 as language model
     (its weights loaded, the vocabulary grown by ``<image>``), and its processor."""
+    from transformers import CLIPImageProcessor, LevitConfig
+    image_processor = CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE},
+                                         crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    return build_llava(LevitConfig(**VISION), image_processor, feature_layer=FEATURE_LAYER, strategy="full",
+                       token_patch=TOKEN_GRID_PATCH, extra_tokens=0, seed=seed)
+
+
+def build_llava(vision_config, image_processor, feature_layer: int, strategy: str, token_patch: int,
+                extra_tokens: int, seed: int = 0):
+    """A LLaVA of ``vision_config`` (random) and the embedded SmolLM2 (its weights, plus the
+    ``<image>`` token), and its processor (``token_patch`` / ``extra_tokens``: how LlavaProcessor
+    counts the image tokens)."""
     import torch
-    from transformers import (
-        AutoModelForCausalLM,
-        AutoTokenizer,
-        CLIPImageProcessor,
-        LevitConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-    )
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
     from medtrust.models.embedded import materialize
     lm_dir = materialize()
@@ -66,20 +70,18 @@ def build(seed: int = 0):
     tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
     lm = AutoModelForCausalLM.from_pretrained(lm_dir, dtype=torch.float32)
     lm.resize_token_embeddings(len(tok), mean_resizing=False)
-    config = LlavaConfig(vision_config=LevitConfig(**VISION), text_config=lm.config,
-                         image_token_id=tok.convert_tokens_to_ids("<image>"), vision_feature_layer=FEATURE_LAYER,
-                         vision_feature_select_strategy="full", projector_hidden_act="gelu",
+    config = LlavaConfig(vision_config=vision_config, text_config=lm.config,
+                         image_token_id=tok.convert_tokens_to_ids("<image>"), vision_feature_layer=feature_layer,
+                         vision_feature_select_strategy=strategy, projector_hidden_act="gelu",
                          tie_word_embeddings=lm.config.tie_word_embeddings)
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config)
     model.model.language_model.load_state_dict(lm.model.state_dict())
     model.lm_head.weight = model.model.language_model.embed_tokens.weight
     model.generation_config = lm.generation_config
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE},
-                                           crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}),
-        tokenizer=tok, patch_size=TOKEN_GRID_PATCH, vision_feature_select_strategy="full", chat_template=CHAT_TEMPLATE,
-        image_token="<image>", num_additional_image_tokens=0)
+    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tok, patch_size=token_patch,
+                               vision_feature_select_strategy=strategy, chat_template=CHAT_TEMPLATE,
+                               image_token="<image>", num_additional_image_tokens=extra_tokens)
     return model, processor
 
 
@@ -97,32 +99,32 @@ def _fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def assembled_dir(shipped: Path = SHIPPED) -> Path:
+def assembled_dir(shipped: Path = SHIPPED, name: str = NAME) -> Path:
     """Where the assembled model of ``shipped`` lives in the cache (keyed by the shipped files)."""
-    return cache_dir() / "models" / f"{NAME}-{_fingerprint(shipped)}"
+    return cache_dir() / "models" / f"{name}-{_fingerprint(shipped)}"
 
 
-def materialize_vlm(shipped: Path = SHIPPED) -> Path:
-    """Assemble the shipped weights into a LLaVA folder once (atomic); return the folder."""
+def materialize_vlm(shipped: Path = SHIPPED, builder=build, name: str = NAME, hint: str = INSTALL_HINT) -> Path:
+    """Assemble the shipped weights (of the model ``builder`` makes) into a LLaVA folder once
+    (atomic); return the folder."""
     if not (shipped / "vision_projector.safetensors").exists():
-        raise BackendUnavailable(f"The embedded vision-language model's weights are missing from {shipped}.",
-                                 INSTALL_HINT)
-    target = assembled_dir(shipped)
+        raise BackendUnavailable(f"The weights of {name} are missing from {shipped}.", hint)
+    target = assembled_dir(shipped, name)
     if (target / "config.json").exists():
         return target
     import sys
 
     from peft import PeftModel
     from safetensors.torch import load_file
-    print(f"medtrust: assembling {NAME} once into {target.parent} (about 20 s)...", file=sys.stderr, flush=True)
-    model, processor = build()
+    print(f"medtrust: assembling {name} once into {target.parent} (about 20 s)...", file=sys.stderr, flush=True)
+    model, processor = builder()
     missing = model.load_state_dict({k: v.float() for k, v in load_file(shipped / "vision_projector.safetensors")
                                      .items()}, strict=False)
     if missing.unexpected_keys:
-        raise BackendUnavailable(f"{shipped}: unexpected weights {missing.unexpected_keys[:3]}", INSTALL_HINT)
+        raise BackendUnavailable(f"{shipped}: unexpected weights {missing.unexpected_keys[:3]}", hint)
     model = PeftModel.from_pretrained(model, str(shipped / "adapter")).merge_and_unload()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{NAME}-", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)

@@ -93,8 +93,8 @@ def layout(text: str) -> tuple[list[str], int]:
         size -= 4
 
 
-def render(text: str, path: str | Path):
-    """Draw ``text`` (the instruction and the empty list) FigStep-style and save it as PNG."""
+def draw_image(text: str):
+    """``text`` (the instruction and the empty list) drawn FigStep-style, as a PIL image."""
     from PIL import Image, ImageDraw
 
     lines, size = layout(text)
@@ -104,7 +104,26 @@ def render(text: str, path: str | Path):
     for line in lines:
         draw.text((MARGIN, y), line, font=_font(size), fill="#000000")
         y += line_height(size)
+    return image
+
+
+def glyph_centres(text: str) -> list[tuple[str, float, float, int, int]]:
+    """Every drawn character of ``text`` (spaces left out) with the centre of its cell on the
+    canvas and its line and word numbers: the font is monospaced, so character ``i`` of a line
+    spans one advance from ``MARGIN + i * advance``; a line's cell is its ascent + descent."""
+    lines, size = layout(text)
+    advance = _width("M", size)
+    ascent, descent = _font(size).getmetrics()
+    out = []
+    for j, line in enumerate(lines):
+        y = TOP + j * line_height(size) + (ascent + descent) / 2
+        out += [(ch, MARGIN + (i + 0.5) * advance, y, j, line[:i].count(" ")) for i, ch in enumerate(line) if ch != " "]
+    return out
+
+
+def render(text: str, path: str | Path):
+    """Draw ``text`` (the instruction and the empty list) FigStep-style and save it as PNG."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format="PNG")
+    draw_image(text).save(path, format="PNG")
     return path

@@ -141,6 +141,43 @@ def _register() -> None:
         model = materialize_vlm(folder)
         echo(f"weights: {folder}\nmodel: {model}  (use it with --model hf/{model})")
 
+    @train_app.command("vlm-reader", epilog=epilog_of(
+        "medtrust train vlm-reader --data-dir ../shared/data/figstep --out /tmp/embedded-vlm-reader-rebuilt",
+        "medtrust safety -m hf//tmp/embedded-vlm-reader-rebuilt-model -d figstep --split tiny "
+        "--attacks figstep,figstep_text"))
+    def vlm_reader(data_dir: Annotated[Optional[str], typer.Option(
+                       help="the figstep folder (safebench.csv, safebench_tiny.csv, benign_sentences.csv; "
+                            "default $MEDTRUST_DATA_DIR/figstep)")] = None,
+                   out: Annotated[Optional[str], typer.Option(
+                       help="folder for the weights and recipe.json (default: the user cache; the shipped copy "
+                            "is models/embedded_vlm_reader/)")] = None,
+                   seed: Annotated[int, typer.Option(help="seed of the random instructions and of training")] = 0,
+                   quick: Annotated[bool, typer.Option(help="a few steps of each stage (checks the recipe runs; "
+                                                       "the model learns nothing)")] = False,
+                   quiet: o.Quiet = False):
+        """Rebuild embedded-vlm-reader offline: a ViT from scratch that reads FigStep typographic images into
+        character tokens, then TRL SFTTrainer (LoRA on SmolLM2-135M) to transcribe them and answer them as the
+        text (~20 minutes on 2 CPU cores)."""
+        import os
+
+        from medtrust.cli import echo
+        from medtrust.errors import MedtrustError
+        from medtrust.models.embedded_vlm_reader import materialize_reader
+        from medtrust.paths import cache_dir
+        from medtrust.train.common import require_train_extra
+        from medtrust.train.vlm_reader import train_vlm_reader
+        require_train_extra("medtrust train vlm-reader")
+        root = Path(data_dir) if data_dir else (Path(os.environ["MEDTRUST_DATA_DIR"]) / "figstep"
+                                                if os.environ.get("MEDTRUST_DATA_DIR") else None)
+        if root is None or not (root / "safebench.csv").is_file():
+            raise MedtrustError(f"medtrust train vlm-reader needs FigStep's files; {root or 'no folder'} has no "
+                                "safebench.csv.", "pass --data-dir with the figstep folder (safebench.csv, "
+                                "safebench_tiny.csv, benign_sentences.csv)")
+        folder = train_vlm_reader(out or cache_dir() / "models" / "embedded-vlm-reader-trained", root, seed, quick,
+                                  log=(lambda _m: None) if quiet else echo)
+        model = materialize_reader(folder)
+        echo(f"weights: {folder}\nmodel: {model}  (use it with --model hf/{model})")
+
     @train_app.command(epilog=epilog_of("medtrust train report runs/20260101T000000Z_train-sft_embedded_ab12cd"))
     def report(runs: Annotated[list[Path], typer.Argument(help="training run folders")]):
         """Re-render report.html of training runs from their saved files (same as medtrust report)."""

@@ -48,8 +48,9 @@ def sft_dataset(scenes, seed: int, max_turns: int):
                               "images": [[draw(s)] for s in scenes]})
 
 
-def sft_stage(model, processor, scenes, recipe: dict, work: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
-    """Stage 2 (module docstring); returns the PEFT model and the curve."""
+def sft_stage(model, processor, dataset, recipe: dict, work: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
+    """Stage 2 (module docstring) on ``dataset`` (``messages`` and ``images``); returns the PEFT
+    model and the curve."""
     from peft import LoraConfig, get_peft_model
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
@@ -80,7 +81,7 @@ def sft_stage(model, processor, scenes, recipe: dict, work: Path, log: Callable[
                      max_length=None, gradient_checkpointing=False, dataloader_num_workers=0, bf16=False,
                      disable_tqdm=True, remove_unused_columns=False)
     trainer = SFTTrainer(model=peft_model, args=args, processing_class=processor, callbacks=[Curve()],
-                         train_dataset=sft_dataset(scenes, recipe["seed"], recipe["sft_max_turns"]))
+                         train_dataset=dataset)
     trainer.train()
     return peft_model, {"curve": curve, "seconds": round(time.time() - start, 1), "steps": recipe["sft_steps"]}
 
@@ -122,7 +123,8 @@ def train_vlm(out: Path | str, seed: int = 0, quick: bool = False, log: Callable
     stage1 = pretrain_vision(model, processor.tokenizer, processor.image_processor, scenes[:n1],
                              scenes[n1:n1 + nv], recipe, log)
     with tempfile.TemporaryDirectory() as work:
-        peft_model, stage2 = sft_stage(model, processor, scenes[n1 + nv:], recipe, Path(work), log)
+        dataset = sft_dataset(scenes[n1 + nv:], recipe["seed"], recipe["sft_max_turns"])
+        peft_model, stage2 = sft_stage(model, processor, dataset, recipe, Path(work), log)
     hashes = save_weights(peft_model, out)
     meta = {"recipe": recipe, "seconds": round(time.time() - start, 1), "torch_threads": torch.get_num_threads(),
             "vision": stage1, "sft": stage2, "files": hashes,

@@ -50,22 +50,22 @@ def word_embeddings(model, tokenizer):
     return model.get_input_embeddings().weight[ids].detach().clone()
 
 
-def image_tokens(model, pixels, with_logits: bool = False):
-    """What the language model receives for the images: LLaVA's own image features (N x 16 x d);
-    with ``with_logits`` also the projector's word logits (its first layer's first ``len(WORDS)``
-    outputs, N x 16 x len(WORDS))."""
+def image_tokens(model, pixels, with_logits: bool = False, vocabulary: int = len(WORDS)):
+    """What the language model receives for the images: LLaVA's own image features (N x tokens x d);
+    with ``with_logits`` also the projector's word logits (its first layer's first ``vocabulary``
+    outputs, N x tokens x vocabulary)."""
     import torch
     config = model.config
     captured = []
     hook = model.model.multi_modal_projector.linear_1.register_forward_hook(
-        lambda module, args, output: captured.append(output[..., :len(WORDS)]))
+        lambda module, args, output: captured.append(output[..., :vocabulary]))
     try:
         tokens = torch.stack(model.model.get_image_features(
             pixel_values=pixels, vision_feature_layer=config.vision_feature_layer,
             vision_feature_select_strategy=config.vision_feature_select_strategy).pooler_output)
     finally:
         hook.remove()
-    return (tokens, captured[0].reshape(*tokens.shape[:-1], len(WORDS))) if with_logits else tokens
+    return (tokens, captured[0].reshape(*tokens.shape[:-1], vocabulary)) if with_logits else tokens
 
 
 def fix_word_layer(model, prototypes) -> None:
@@ -74,7 +74,7 @@ def fix_word_layer(model, prototypes) -> None:
     layer = model.model.multi_modal_projector.linear_2
     with torch.no_grad():
         layer.weight.zero_()
-        layer.weight[:, :len(WORDS)] = prototypes.T.to(layer.weight.dtype)
+        layer.weight[:, :len(prototypes)] = prototypes.T.to(layer.weight.dtype)
         layer.bias.zero_()
     for p in layer.parameters():
         p.requires_grad = False
@@ -112,27 +112,38 @@ def slot_accuracy(tokens, targets, prototypes) -> dict[str, float]:
 def pretrain_vision(model, tokenizer, image_processor, scenes: Sequence[dict], valid: Sequence[dict],
                     recipe: dict, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train ``model``'s vision tower and projector on the word alignment; returns the curves."""
-    import torch
-    torch.manual_seed(recipe["seed"])
     start = time.time()
     pixels, targets = pixel_batches(scenes, image_processor), word_targets(scenes)
     v_pixels, v_targets = pixel_batches(valid, image_processor), word_targets(valid)
     prototypes = word_embeddings(model, tokenizer)
     log(f"stage 1: {len(scenes)} scenes drawn in {time.time() - start:.0f} s")
+    return align_tokens(model, pixels, targets, prototypes, recipe, start, log,
+                        validate=lambda: slot_accuracy(image_tokens(model, v_pixels.float()), v_targets, prototypes))
+
+
+def align_tokens(model, pixels, targets, prototypes, recipe: dict, start: float, log: Callable[[str], None],
+                 validate: Callable[[], dict[str, float]]) -> dict[str, Any]:
+    """Stage 1's loop: the projector's second layer fixed to ``prototypes`` (``fix_word_layer``),
+    tower and first layer trained with ``word_loss`` to ``targets`` (N x tokens, indices into
+    ``prototypes``), AdamW + one-cycle; ``validate`` (no grad, tower in eval mode) every
+    ``vision_eval_every`` steps. Returns the curve."""
+    import torch
+    torch.manual_seed(recipe["seed"])
     fix_word_layer(model, prototypes)
     params = [*model.model.vision_tower.parameters(), *model.model.multi_modal_projector.linear_1.parameters()]
     bs, epochs = recipe["vision_batch"], recipe["vision_epochs"]
-    steps = epochs * (len(scenes) // bs)
+    steps = epochs * (len(pixels) // bs)
     opt = torch.optim.AdamW(params, lr=recipe["vision_lr"], weight_decay=0.05)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["vision_lr"], total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(recipe["seed"])
     curve, step = [], 0
     model.model.vision_tower.train()
     for _ in range(epochs):
-        order = torch.randperm(len(scenes), generator=gen)
-        for k in range(len(scenes) // bs):
+        order = torch.randperm(len(pixels), generator=gen)
+        for k in range(len(pixels) // bs):
             idx = order[k * bs:(k + 1) * bs]
-            loss, acc = word_loss(image_tokens(model, pixels[idx].float(), with_logits=True)[1], targets[idx])
+            logits = image_tokens(model, pixels[idx].float(), with_logits=True, vocabulary=len(prototypes))[1]
+            loss, acc = word_loss(logits, targets[idx])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -142,7 +153,7 @@ def pretrain_vision(model, tokenizer, image_processor, scenes: Sequence[dict], v
             if step % recipe["vision_eval_every"] == 0 or step == steps:
                 model.model.vision_tower.eval()
                 with torch.no_grad():
-                    valid_acc = slot_accuracy(image_tokens(model, v_pixels.float()), v_targets, prototypes)
+                    valid_acc = validate()
                 model.model.vision_tower.train()
                 point = {"step": step, "loss": round(loss.item(), 4), "accuracy": round(acc, 4),
                          **{f"valid_{k}": v for k, v in valid_acc.items()}, "seconds": round(time.time() - start, 1)}

@@ -1,0 +1,180 @@
+"""`medtrust train vlm-reader`: rebuild ``embedded-vlm-reader`` (``models/embedded_vlm_reader.py``)
+offline and reproducibly, by the two stages of ``train vlm`` on FigStep typographic images
+(``train/reader_data.py``):
+
+1. the ViT from scratch and the projector, aligned so that every image token is the language
+   model's embedding of the character drawn in its patch (a space, or the zero vector inside a
+   word), with the projector's second layer fixed to those embeddings (``vlm_vision.align_tokens``);
+2. TRL's ``SFTTrainer`` with the processor, LoRA on the language model's attention, tower and
+   projector frozen, on two kinds of chat about each training image: ``TRANSCRIBE_PROMPT`` ->
+   the instruction drawn, and FigStep's own prompt -> the embedded language model's answer to the
+   same instruction written as text (FigStep's text prompt). So the reader does with the image
+   what the language model does with the text: the figstep attack becomes a real attack, and
+   whatever the text model refuses or complies with carries over.
+
+No FigStep-tiny instruction (the held-out test of the figstep attack) and no held-out benign fill
+is ever drawn for training.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from medtrust.train.reader_data import CHARS, GAP, TRANSCRIBE_PROMPT
+
+RECIPE: dict[str, Any] = {
+    "seed": 0,
+    "texts": "medtrust.train.reader_data.training_texts: SafeBench without FigStep-tiny, FigStep benign sentences "
+             "with the training fills, random instructions from their words (random.Random('embedded-vlm-reader/<seed>'))",
+    "random_instructions": 3600, "vision_valid": 200, "vision_epochs": 4, "vision_batch": 64,
+    "vision_lr": 2e-3, "vision_eval_every": 25,
+    "answer_max_new_tokens": 96, "sft_images": 600, "sft_batch": 8, "sft_steps": 120, "sft_lr": 1e-3,
+    "sft_warmup_steps": 5, "lora_r": 8, "lora_alpha": 16,
+    "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
+}
+QUICK = {"random_instructions": 60, "vision_valid": 8, "vision_epochs": 1, "vision_batch": 16, "vision_eval_every": 2,
+         "answer_max_new_tokens": 8, "sft_images": 8, "sft_steps": 2, "sft_batch": 4}
+
+
+def char_embeddings(model, tokenizer):
+    """The language model's embeddings of ``CHARS`` (each one token), the zero vector for ``GAP``."""
+    import torch
+    table = model.get_input_embeddings().weight
+    rows = []
+    for ch in CHARS:
+        if ch == GAP:
+            rows.append(torch.zeros(table.shape[1]))
+            continue
+        ids = tokenizer.encode(ch, add_special_tokens=False)
+        if len(ids) != 1:
+            raise ValueError(f"{ch!r} is {len(ids)} tokens for this tokenizer; the reader's characters must be one")
+        rows.append(table[ids[0]].detach().float())
+    return torch.stack(rows)
+
+
+def pixels_and_targets(instructions: list[str], image_processor, chunk: int = 128):
+    """The processor's pixel values (float16) of every instruction's FigStep image and the index in
+    ``CHARS`` of every image token's character (N x 198)."""
+    import numpy as np
+    import torch
+
+    from medtrust.train.reader_data import draw_reader_image, figstep_image_text, reading_grid
+    pixels = []
+    for start in range(0, len(instructions), chunk):
+        images = [draw_reader_image(t) for t in instructions[start:start + chunk]]
+        values = image_processor(images=images, return_tensors="np")["pixel_values"]
+        pixels.append(torch.from_numpy(np.asarray(values)).to(torch.float16))
+    targets = torch.tensor([[CHARS.index(c) for c in reading_grid(figstep_image_text(t))] for t in instructions])
+    return torch.cat(pixels), targets
+
+
+def char_accuracy(tokens, logits, targets, prototypes) -> dict[str, float]:
+    """Accuracy of the image tokens read as their nearest prototype (what the language model
+    gets): on drawn characters, on spaces and gaps, whole images right; and of the classifier's
+    top character on drawn characters."""
+    import torch
+    nearest = torch.cdist(tokens.reshape(-1, tokens.shape[-1]), prototypes).argmin(-1).view(targets.shape)
+    right = nearest == targets
+    drawn = targets > CHARS.index(" ")
+    return {"chars": round(right[drawn].float().mean().item(), 4),
+            "blank": round(right[~drawn].float().mean().item(), 4),
+            "images_exact": round(right.all(-1).float().mean().item(), 4),
+            "chars_top": round((logits.argmax(-1) == targets)[drawn].float().mean().item(), 4)}
+
+
+def pretrain_reader(model, tokenizer, image_processor, train: list[str], valid: list[str], recipe: dict,
+                    log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Stage 1 (module docstring); returns the curve."""
+    from medtrust.train.vlm_vision import align_tokens, image_tokens
+    start = time.time()
+    pixels, targets = pixels_and_targets(train, image_processor)
+    v_pixels, v_targets = pixels_and_targets(valid, image_processor)
+    prototypes = char_embeddings(model, tokenizer)
+    log(f"stage 1: {len(train)} images drawn in {time.time() - start:.0f} s")
+    return align_tokens(model, pixels, targets, prototypes, recipe, start, log,
+                        validate=lambda: char_accuracy(*image_tokens(model, v_pixels.float(), True, len(prototypes)),
+                                                       v_targets, prototypes))
+
+
+def text_answers(instructions: list[str], max_new_tokens: int, batch: int = 16) -> list[str]:
+    """The embedded language model's own greedy answers to each instruction as the figstep_text
+    attack writes it (the list in text, FigStep's text prompt): the targets of the image chats."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from medtrust.models.embedded import materialize
+    from medtrust.safety.attacks import FIGSTEP_TEXT_PROMPT, figstep_text
+    lm_dir = materialize()
+    tokenizer = AutoTokenizer.from_pretrained(lm_dir, padding_side="left")
+    lm = AutoModelForCausalLM.from_pretrained(lm_dir, dtype=torch.float32).eval()
+    out = []
+    for start in range(0, len(instructions), batch):
+        chats = [[{"role": "user", "content": f"```\n{figstep_text(t)}\n{FIGSTEP_TEXT_PROMPT['en']}\n```"}]
+                 for t in instructions[start:start + batch]]
+        texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
+        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            ids = lm.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
+        out += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in ids[:, enc["input_ids"].shape[1]:]]
+    return out
+
+
+def sft_dataset(transcribe: list[str], follow: list[str], answers: list[str]):
+    """Stage 2's chats, one turn each, as a ``datasets.Dataset`` of ``messages`` and ``images``:
+    ``TRANSCRIBE_PROMPT`` -> the instruction for ``transcribe``, FigStep's prompt -> the text
+    answer for ``follow``."""
+    from datasets import Dataset
+
+    from medtrust.safety.attacks import FIGSTEP_PROMPT
+    from medtrust.train.reader_data import draw_reader_image
+
+    def chat(question: str, answer: str) -> list[dict]:
+        return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]},
+                {"role": "assistant", "content": [{"type": "text", "text": answer}]}]
+    messages = [chat(TRANSCRIBE_PROMPT, t) for t in transcribe] + \
+        [chat(FIGSTEP_PROMPT["en"], a) for a in answers]
+    images = [[draw_reader_image(t)] for t in transcribe + follow]
+    return Dataset.from_dict({"messages": messages, "images": images})
+
+
+def train_vlm_reader(out: Path | str, data_dir: Path | str, seed: int = 0, quick: bool = False,
+                     log: Callable[[str], None] = print) -> Path:
+    """Both stages with ``RECIPE`` (``quick``: a few steps, for tests) on the FigStep files in
+    ``data_dir``; the weights and recipe.json in ``out``."""
+    import tempfile
+
+    import torch
+
+    from medtrust.models.embedded_vlm_reader import build
+    from medtrust.train.reader_data import training_texts
+    from medtrust.train.vlm import save_weights, sft_stage
+    recipe = {**RECIPE, **(QUICK if quick else {}), "seed": seed}
+    out, start = Path(out), time.time()
+    torch.manual_seed(seed)
+    texts = training_texts(data_dir, seed, recipe["random_instructions"] + recipe["vision_valid"])
+    valid, extra = texts["random"][:recipe["vision_valid"]], texts["random"][recipe["vision_valid"]:]
+    harmful, benign = texts["harmful"], texts["benign"]
+    if quick:
+        harmful, benign = harmful[:4], benign[:4]
+    model, processor = build(seed)
+    stage1 = pretrain_reader(model, processor.tokenizer, processor.image_processor, harmful + benign + extra,
+                             valid, recipe, log)
+    follow = harmful + benign
+    answers = text_answers(follow, recipe["answer_max_new_tokens"])
+    log(f"stage 2: {len(answers)} text answers of the language model in {time.time() - start:.0f} s")
+    rng = random.Random(f"embedded-vlm-reader/{seed}/sft")
+    transcribe = follow + rng.sample(extra, min(len(extra), max(0, recipe["sft_images"] - len(follow))))
+    with tempfile.TemporaryDirectory() as work:
+        peft_model, stage2 = sft_stage(model, processor, sft_dataset(transcribe, follow, answers), recipe,
+                                       Path(work), log)
+    hashes = save_weights(peft_model, out)
+    meta = {"recipe": recipe, "seconds": round(time.time() - start, 1), "torch_threads": torch.get_num_threads(),
+            "data": {k: len(v) for k, v in texts.items()}, "vision": stage1, "sft": stage2, "files": hashes,
+            "note": "rebuild with `medtrust train vlm-reader --out <folder>`; the same seed gives the same data"}
+    (out / "recipe.json").write_text(json.dumps(meta, indent=1) + "\n")
+    log(f"embedded-vlm-reader trained in {meta['seconds']:.0f} s into {out}")
+    return out
