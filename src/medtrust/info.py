@@ -21,14 +21,14 @@ def embedded_status() -> dict[str, str]:
     folder = embedded.materialized_dir()
     out["materialized"] = str(folder) if (folder / "model.safetensors").exists() else \
         f"not yet ({folder}; made on first use, about 30 s)"
-    from medtrust.models import embedded_vlm
-    shipped = embedded_vlm.SHIPPED / "vision_projector.safetensors"
-    out["embedded-vlm weights"] = str(embedded_vlm.SHIPPED) if shipped.exists() else "missing (" + \
-        embedded_vlm.INSTALL_HINT + ")"
-    if shipped.exists():
-        vlm = embedded_vlm.assembled_dir()
-        out["embedded-vlm assembled"] = str(vlm) if (vlm / "config.json").exists() else \
-            f"not yet ({vlm}; made on first use, about 20 s)"
+    from medtrust.models import embedded_vlm, embedded_vlm_reader
+    for module in (embedded_vlm, embedded_vlm_reader):
+        name, shipped = module.NAME, module.SHIPPED / "vision_projector.safetensors"
+        out[f"{name} weights"] = str(module.SHIPPED) if shipped.exists() else f"missing ({module.INSTALL_HINT})"
+        if shipped.exists():
+            vlm = embedded_vlm.assembled_dir(module.SHIPPED, name)
+            out[f"{name} assembled"] = str(vlm) if (vlm / "config.json").exists() else \
+                f"not yet ({vlm}; made on first use, about 20 s)"
     return out
 
 
@@ -49,7 +49,7 @@ def models_text() -> str:
     lines += ["", "Judges (--judge, safety):"] + [f"  {k.form:<32}{k.summary}" for k in JUDGES.values()]
     lines += ["", "Entailment methods (--entailment, hallucination):"]
     lines += [f"  {m.form:<32}{m.summary}" for m in METHODS.values()]
-    lines += ["", "Embedded models (SmolLM2-135M-Instruct + all-MiniLM-L6-v2; embedded-vlm):"]
+    lines += ["", "Embedded models (SmolLM2-135M-Instruct + all-MiniLM-L6-v2; embedded-vlm, embedded-vlm-reader):"]
     lines += [f"  {k}: {v}" for k, v in embedded_status().items()]
     return "\n".join(lines)
 

@@ -38,6 +38,9 @@ BACKENDS: dict[str, BackendKind] = {k.prefix: k for k in [
     BackendKind("embedded-vlm", "embedded-vlm", "the project's own vision-language model (LLaVA: LeViT + "
                 "SmolLM2-135M + LoRA; offline, CPU; trained by medtrust train vlm)",
                 "medtrust.models.hf_vision:HFVisionBackend"),
+    BackendKind("embedded-vlm-reader", "embedded-vlm-reader", "the project's reader of FigStep typographic images "
+                "(LLaVA: Swin + SmolLM2-135M + LoRA; offline, CPU; trained by medtrust train vlm-reader)",
+                "medtrust.models.hf_vision:HFVisionBackend"),
     BackendKind("hf", "hf/<hub id or local path>", "a Hugging Face transformers model",
                 "medtrust.models.hf:HFBackend", {Capability.IMAGES: "hf/<vision-language model>"}),
     BackendKind("hf-vision", "hf/<vision-language model>", "an image-text-to-text transformers model",
@@ -52,7 +55,8 @@ BACKENDS: dict[str, BackendKind] = {k.prefix: k for k in [
                 "any OpenAI-compatible server (<SERVICE>_BASE_URL, <SERVICE>_API_KEY)",
                 "medtrust.models.openai_api:OpenAIBackend"),
 ]}
-USER_KINDS = ("embedded", "embedded-vlm", "hf", "vllm", "openai", "openai-api")
+USER_KINDS = ("embedded", "embedded-vlm", "embedded-vlm-reader", "hf", "vllm", "openai", "openai-api")
+EMBEDDED = ("embedded", "embedded-vlm", "embedded-vlm-reader")
 FORMS = "\n".join(f"  {BACKENDS[k].form:<32}{BACKENDS[k].description}" for k in USER_KINDS)
 
 
@@ -100,10 +104,10 @@ def split_model_string(model: str) -> tuple[str, str]:
     model = (model or "").strip()
     if model == "embedded":
         return "embedded", "SmolLM2-135M-Instruct"
-    if model == "embedded-vlm":
-        return "embedded-vlm", "embedded-vlm"
+    if model in ("embedded-vlm", "embedded-vlm-reader"):
+        return model, model
     backend, _, rest = model.partition("/")
-    if backend not in USER_KINDS or backend in ("embedded", "embedded-vlm") or not rest:
+    if backend not in USER_KINDS or backend in EMBEDDED or not rest:
         raise ModelStringError(f"'{model}' is not a model string.", "use one of these forms:\n" + FORMS)
     if backend == "openai-api":
         service, _, name = rest.partition("/")
@@ -146,6 +150,9 @@ def resolve(model: str, **kwargs: Any) -> Backend:
     if backend == "embedded-vlm":
         from medtrust.models.embedded_vlm import embedded_vlm_backend
         return embedded_vlm_backend(**kwargs)
+    if backend == "embedded-vlm-reader":
+        from medtrust.models.embedded_vlm_reader import embedded_vlm_reader_backend
+        return embedded_vlm_reader_backend(**kwargs)
     if backend == "hf":
         from medtrust.models.hf import HFBackend
         from medtrust.models.hf_vision import HFVisionBackend

@@ -155,7 +155,7 @@ def _register() -> None:
                    quick: Annotated[bool, typer.Option(help="a few steps of each stage (checks the recipe runs; "
                                                        "the model learns nothing)")] = False,
                    quiet: o.Quiet = False):
-        """Rebuild embedded-vlm-reader offline: a ViT from scratch that reads FigStep typographic images into
+        """Rebuild embedded-vlm-reader offline: a Swin tower from scratch that reads FigStep typographic images into
         character tokens, then TRL SFTTrainer (LoRA on SmolLM2-135M) to transcribe them and answer them as the
         text (~20 minutes on 2 CPU cores)."""
         import os

@@ -59,7 +59,7 @@ class TrainableModel:
 
 
 def model_source(model: str) -> tuple[Path | str, str]:
-    """``(folder or hub id, model string)`` for ``embedded``, ``embedded-vlm`` or ``hf/<path or id>``.
+    """``(folder or hub id, model string)`` for ``embedded``, ``embedded-vlm``, ``embedded-vlm-reader`` or ``hf/<path or id>``.
 
     Other backends (vllm, openai, ...) cannot be trained here: a clear ModelStringError.
     """
@@ -71,9 +71,12 @@ def model_source(model: str) -> tuple[Path | str, str]:
     if backend == "embedded-vlm":
         from medtrust.models.embedded_vlm import materialize_vlm
         return materialize_vlm(), "embedded-vlm"
+    if backend == "embedded-vlm-reader":
+        from medtrust.models.embedded_vlm_reader import materialize_reader
+        return materialize_reader(), "embedded-vlm-reader"
     if backend != "hf":
         raise ModelStringError(f"'{model}' cannot be trained: training needs the weights in this process.",
-                               "use embedded, embedded-vlm or hf/<hub id or local folder>")
+                               "use embedded, embedded-vlm, embedded-vlm-reader or hf/<hub id or local folder>")
     local = Path(rest).expanduser()
     if local.exists():
         return local, model

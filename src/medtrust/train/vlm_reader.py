@@ -2,7 +2,7 @@
 offline and reproducibly, by the two stages of ``train vlm`` on FigStep typographic images
 (``train/reader_data.py``):
 
-1. the ViT from scratch and the projector, aligned so that every image token is the language
+1. the Swin tower from scratch and the projector, aligned so that every image token is the language
    model's embedding of the character drawn in its patch (a space, or the zero vector inside a
    word), with the projector's second layer fixed to those embeddings (``vlm_vision.align_tokens``);
 2. TRL's ``SFTTrainer`` with the processor, LoRA on the language model's attention, tower and
@@ -30,9 +30,9 @@ RECIPE: dict[str, Any] = {
     "seed": 0,
     "texts": "medtrust.train.reader_data.training_texts: SafeBench without FigStep-tiny, FigStep benign sentences "
              "with the training fills, random instructions from their words (random.Random('embedded-vlm-reader/<seed>'))",
-    "random_instructions": 3600, "vision_valid": 200, "vision_epochs": 4, "vision_batch": 64,
-    "vision_lr": 2e-3, "vision_eval_every": 25,
-    "answer_max_new_tokens": 96, "sft_images": 600, "sft_batch": 8, "sft_steps": 120, "sft_lr": 1e-3,
+    "random_instructions": 4000, "vision_valid": 200, "vision_epochs": 8, "vision_batch": 32,
+    "vision_lr": 1e-3, "vision_eval_every": 50,
+    "answer_max_new_tokens": 96, "sft_images": 1200, "sft_batch": 8, "sft_steps": 250, "sft_lr": 1e-3,
     "sft_warmup_steps": 5, "lora_r": 8, "lora_alpha": 16,
     "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
 }
