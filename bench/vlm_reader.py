@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     readable_rows = [r for r in rows if r["readable"]]
     tokens = token_accuracy(reader_folder(a.model), [r["instruction"] for r in readable_rows])
     summary = {"model": a.model, "images": len(rows), "readable": len(readable_rows),
-               "word_accuracy_readable": round(sum(r["word_accuracy"] for r in readable_rows) / len(readable_rows), 4),
+               "word_accuracy_readable": round(sum(r["word_accuracy"] for r in readable_rows) / len(readable_rows),
+                                               4),
                "word_accuracy_all": round(sum(r["word_accuracy"] for r in rows) / len(rows), 4),
                "exact_readable": sum(r["exact"] for r in readable_rows), "image_tokens": tokens,
                "transcription_seconds": round(seconds, 1)}
@@ -128,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| word accuracy, readable images | {summary['word_accuracy_readable']:.3f} |")
     print(f"| word accuracy, all 50 | {summary['word_accuracy_all']:.3f} |")
     print(f"| exact transcriptions, readable | {summary['exact_readable']}/{len(readable_rows)} |")
-    print(f"| image tokens nearest their character (letters / blanks) | {tokens['chars']:.3f} / {tokens['blank']:.3f} |")
+    print(f"| image tokens nearest their character (letters / blanks) | {tokens['chars']:.3f} / "
+          f"{tokens['blank']:.3f} |")
     print(f"| images with every token right | {tokens['images_exact']:.3f} |")
     for r in rows[:5]:
         print(f"\n  {r['instruction']!r}\n  -> {r['answer']!r} ({r['word_accuracy']:.2f})")

@@ -133,8 +133,9 @@ def test_answers_a_presence_question_about_a_known_scene(vlm, tmp_path, obj, exp
     path = tmp_path / "spec.png"
     draw(SPEC).save(path)
     article = "an" if obj == "arrow" else "a"
-    out = vlm.generate([GenerationRequest(messages=[user_message(f"Is there {article} {obj} in the image?", [str(path)])],
-                                          n=1, temperature=0.0, max_tokens=4)])
+    question = f"Is there {article} {obj} in the image?"
+    out = vlm.generate([GenerationRequest(messages=[user_message(question, [str(path)])], n=1, temperature=0.0,
+                                          max_tokens=4)])
     assert parse_yes_no(out[0][0].text, lenient=True) == expected, out[0][0].text
 
 

@@ -62,7 +62,13 @@ def build_llava(vision_config, image_processor, feature_layer: int, strategy: st
     ``<image>`` token), and its processor (``token_patch`` / ``extra_tokens``: how LlavaProcessor
     counts the image tokens)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
 
     from medtrust.models.embedded import materialize
     lm_dir = materialize()

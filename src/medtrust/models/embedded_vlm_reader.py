@@ -25,8 +25,8 @@ from medtrust.train.reader_data import HEIGHT, PATCH, WIDTH
 SHIPPED = Path(__file__).with_name("embedded_vlm_reader")
 NAME = "embedded-vlm-reader"
 #: the vision tower: Swin on 12-px patches (64 channels, 2 blocks in 4 x 4 windows), one merge to
-#: 24-px cells (128 channels, 2 blocks). After 535 steps a 3-layer ViT on 24-px patches had 19% of letters right, this 90%
-#: (bench/RESULTS.md, embedded-vlm-reader): a patch's letter shifts inside it, and Swin's small
+#: 24-px cells (128 channels, 2 blocks). After 535 steps a 3-layer ViT on 24-px patches had 19% of letters
+#: right, this 90% (bench/RESULTS.md, embedded-vlm-reader): a patch's letter shifts inside it, and Swin's small
 #: patches and local windows see that shift where one linear patch embedding cannot.
 VISION = {"image_size": [HEIGHT, WIDTH], "patch_size": PATCH // 2, "num_channels": 3, "embed_dim": 64,
           "depths": [2, 2], "num_heads": [2, 4], "window_size": 4, "mlp_ratio": 2.0, "drop_path_rate": 0.0,

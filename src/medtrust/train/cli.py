@@ -143,8 +143,9 @@ def _register() -> None:
 
     @train_app.command("vlm-reader", epilog=epilog_of(
         "medtrust train vlm-reader --data-dir ../shared/data/figstep --out /tmp/embedded-vlm-reader-rebuilt",
-        "medtrust safety -m hf//tmp/embedded-vlm-reader-rebuilt-model -d figstep --split tiny "
-        "--attacks figstep,figstep_text"))
+        "medtrust safety -m embedded-vlm-reader -d figstep --data-path ../shared/data/figstep --split tiny "
+        "--benign figstep --benign-path ../shared/data/figstep --benign-split benign "
+        "--attacks none,figstep,figstep_text"))
     def vlm_reader(data_dir: Annotated[Optional[str], typer.Option(
                        help="the figstep folder (safebench.csv, safebench_tiny.csv, benign_sentences.csv; "
                             "default $MEDTRUST_DATA_DIR/figstep)")] = None,

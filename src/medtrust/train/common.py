@@ -59,7 +59,8 @@ class TrainableModel:
 
 
 def model_source(model: str) -> tuple[Path | str, str]:
-    """``(folder or hub id, model string)`` for ``embedded``, ``embedded-vlm``, ``embedded-vlm-reader`` or ``hf/<path or id>``.
+    """``(folder or hub id, model string)`` for ``embedded``, ``embedded-vlm``, ``embedded-vlm-reader`` or
+    ``hf/<path or id>``.
 
     Other backends (vllm, openai, ...) cannot be trained here: a clear ModelStringError.
     """

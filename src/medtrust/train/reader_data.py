@@ -4,9 +4,9 @@ renderer) and what the reader is taught about them.
 Reading is aligned to a fixed grid. The processor resizes the 760 x 760 canvas to ``HEIGHT`` x
 ``WIDTH`` and the vision tower cuts it into ``ROWS`` x ``COLS`` patches of 24 px; every patch's
 image token is aligned to the character whose cell centre falls in it (``figstep.glyph_centres``),
-to a space, or (inside a word, where a letter is wider than a patch) to ``GAP``. Read row by row the tokens are the lines of the image with spaces between the
-words and after each line, so the language model receives the text as one token per letter.
-Text drawn so small that two letters share a patch (font below about 60 px: instructions longer
+to a space, or (inside a word, where a letter is wider than a patch) to ``GAP``. Read row by row
+the tokens are the lines of the image with spaces between the words and after each line, so the
+language model receives the text as one token per letter. Text drawn so small that two letters share a patch (font below about 60 px: instructions longer
 than about 90 characters) is beyond the grid: ``reading_grid`` returns None for it and
 ``readable`` says so.
 
@@ -78,7 +78,8 @@ def benign_instructions(data_dir: Path | str) -> list[str]:
     """FigStep's benign sentences with the training fills (never the benign split's held-out fills)."""
     from medtrust.data.loaders.figstep_benign import benign_templates
     from medtrust.train.image_rows import BENIGN_FILLS
-    return [t.replace("*", BENIGN_FILLS[t]) for t in benign_templates(Path(data_dir) / "benign_sentences.csv") if t in BENIGN_FILLS]
+    templates = benign_templates(Path(data_dir) / "benign_sentences.csv")
+    return [t.replace("*", BENIGN_FILLS[t]) for t in templates if t in BENIGN_FILLS]
 
 
 def random_instructions(words: list[str], count: int, rng: random.Random) -> list[str]:

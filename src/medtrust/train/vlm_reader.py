@@ -28,8 +28,9 @@ from medtrust.train.reader_data import CHARS, GAP, TRANSCRIBE_PROMPT
 
 RECIPE: dict[str, Any] = {
     "seed": 0,
-    "texts": "medtrust.train.reader_data.training_texts: SafeBench without FigStep-tiny, FigStep benign sentences "
-             "with the training fills, random instructions from their words (random.Random('embedded-vlm-reader/<seed>'))",
+    "texts": "medtrust.train.reader_data.training_texts: SafeBench without FigStep-tiny, FigStep benign "
+             "sentences with the training fills, random instructions from their words "
+             "(random.Random('embedded-vlm-reader/<seed>'))",
     "random_instructions": 4000, "vision_valid": 200, "vision_epochs": 8, "vision_batch": 32,
     "vision_lr": 1e-3, "vision_eval_every": 50,
     "answer_max_new_tokens": 96, "sft_images": 1200, "sft_batch": 8, "sft_steps": 250, "sft_lr": 1e-3,
@@ -118,7 +119,8 @@ def text_answers(instructions: list[str], max_new_tokens: int, batch: int = 16) 
         texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
         enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
-            ids = lm.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
+            ids = lm.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
+                              pad_token_id=tokenizer.pad_token_id)
         out += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in ids[:, enc["input_ids"].shape[1]:]]
     return out
 
