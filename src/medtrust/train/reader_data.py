@@ -6,9 +6,9 @@ Reading is aligned to a fixed grid. The processor resizes the 760 x 760 canvas t
 image token is aligned to the character whose cell centre falls in it (``figstep.glyph_centres``),
 to a space, or (inside a word, where a letter is wider than a patch) to ``GAP``. Read row by row
 the tokens are the lines of the image with spaces between the words and after each line, so the
-language model receives the text as one token per letter. Text drawn so small that two letters share a patch (font below about 60 px: instructions longer
-than about 90 characters) is beyond the grid: ``reading_grid`` returns None for it and
-``readable`` says so.
+language model receives the text as one token per letter. Text drawn so small that two letters
+share a patch (font below about 60 px: instructions longer than about 90 characters) is beyond the
+grid: ``reading_grid`` returns None for it and ``readable`` says so.
 
 Texts: SafeBench's instructions without the FigStep-tiny rows (the held-out test), FigStep's
 benign sentences with the training fills of ``image_rows.BENIGN_FILLS`` (the held-out fills of
