@@ -28,6 +28,7 @@ DATA = "../shared/data"
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="embedded-vlm", help="embedded-vlm, embedded-vlm-reader or hf/<folder>")
     p.add_argument("--limit", type=int, default=50, help="harmful training rows of FigStep tiny (50 = all)")
     p.add_argument("--max-steps", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=4)
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     if a.fresh and out.exists():
         shutil.rmtree(out)
-    cmd = [str(Path(sys.executable).with_name("medtrust")), "train", "sft", "-m", "embedded-vlm", "-d", "figstep",
+    cmd = [str(Path(sys.executable).with_name("medtrust")), "train", "sft", "-m", a.model, "-d", "figstep",
            "--data-path", a.figstep, "--split", "tiny", "--limit", str(a.limit), "--lora", "--max-steps",
            str(a.max_steps), "--batch-size", str(a.batch_size), "--lr", a.lr, "--logging-steps", "1",
            "--save-steps", "20", "--eval", "--eval-figstep-path", a.figstep, "--cache" if a.cache else "--no-cache"]
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     table = json.loads((out / "eval" / "tradeoff.json").read_text())
     result = json.loads((out / "train_result.json").read_text())
     rows = json.loads((out / "data_summary.json").read_text())
-    print(f"\nembedded-vlm, image safety SFT (LoRA, {result.get('global_step')} steps, batch {a.batch_size}, "
+    print(f"\n{a.model}, image safety SFT (LoRA, {result.get('global_step')} steps, batch {a.batch_size}, "
           f"lr {a.lr}); training rows: {', '.join(f'{k} {v}' for k, v in rows.items())}\n")
     print(comparison_markdown(table))
     print(f"\ntraining {result.get('wall_clock_s')} s; training + evaluation (both models) {total:.0f} s; "

@@ -33,7 +33,7 @@ RECIPE: dict[str, Any] = {
              "(random.Random('embedded-vlm-reader/<seed>'))",
     "random_instructions": 4000, "vision_valid": 200, "vision_epochs": 8, "vision_batch": 32,
     "vision_lr": 1e-3, "vision_eval_every": 50,
-    "answer_max_new_tokens": 96, "sft_images": 1200, "sft_batch": 8, "sft_steps": 250, "sft_lr": 1e-3,
+    "answer_max_new_tokens": 48, "sft_images": 700, "sft_batch": 4, "sft_steps": 160, "sft_lr": 1e-3,
     "sft_warmup_steps": 5, "lora_r": 8, "lora_alpha": 16,
     "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
 }
@@ -143,10 +143,57 @@ def sft_dataset(transcribe: list[str], follow: list[str], answers: list[str]):
     return Dataset.from_dict({"messages": messages, "images": images})
 
 
+def _stage_key(recipe: dict, keys: tuple[str, ...]) -> str:
+    return json.dumps({k: recipe[k] for k in keys}, sort_keys=True)
+
+
+STAGE1_KEYS = ("seed", "random_instructions", "vision_valid", "vision_epochs", "vision_batch", "vision_lr")
+
+
+def cached_stage1(model, out: Path, recipe: dict, run: Callable[[], dict]) -> dict:
+    """Stage 1's weights and curve from ``out/stage1/`` when an earlier build with the same
+    settings wrote them (a stopped rebuild resumes there), else ``run()`` and write them."""
+    from safetensors.torch import load_file, save_file
+
+    from medtrust.models.embedded_vlm import vision_state
+    folder, key = out / "stage1", _stage_key(recipe, STAGE1_KEYS)
+    if (folder / "stage1.json").exists() and json.loads((folder / "stage1.json").read_text())["key"] == key:
+        model.load_state_dict(load_file(folder / "weights.safetensors"), strict=False)  # float32, as trained
+        model.model.vision_tower.eval()
+        return json.loads((folder / "stage1.json").read_text())["stage1"]
+    result = run()
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().contiguous() for k, v in vision_state(model).items()}, folder / "weights.safetensors")
+    (folder / "stage1.json").write_text(json.dumps({"key": key, "stage1": result}) + "\n")
+    return result
+
+
+def cached_answers(out: Path, follow: list[str], max_new_tokens: int) -> list[str]:
+    """``text_answers`` kept in ``out/text_answers.jsonl`` (greedy, so a resumed build reuses them)."""
+    path = out / "text_answers.jsonl"
+    known = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row["max_new_tokens"] == max_new_tokens:
+                known[row["instruction"]] = row["answer"]
+    todo = [t for t in follow if t not in known]
+    out.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        for start in range(0, len(todo), 64):
+            chunk = todo[start:start + 64]
+            for t, a in zip(chunk, text_answers(chunk, max_new_tokens)):
+                known[t] = a
+                f.write(json.dumps({"instruction": t, "max_new_tokens": max_new_tokens, "answer": a}) + "\n")
+            f.flush()
+    return [known[t] for t in follow]
+
+
 def train_vlm_reader(out: Path | str, data_dir: Path | str, seed: int = 0, quick: bool = False,
                      log: Callable[[str], None] = print) -> Path:
     """Both stages with ``RECIPE`` (``quick``: a few steps, for tests) on the FigStep files in
-    ``data_dir``; the weights and recipe.json in ``out``."""
+    ``data_dir``; the weights and recipe.json in ``out``. Stage 1 and the text answers are kept
+    in ``out`` as they finish: the same command on the same ``out`` resumes after them."""
     import tempfile
 
     import torch
@@ -163,10 +210,10 @@ def train_vlm_reader(out: Path | str, data_dir: Path | str, seed: int = 0, quick
     if quick:
         harmful, benign = harmful[:4], benign[:4]
     model, processor = build(seed)
-    stage1 = pretrain_reader(model, processor.tokenizer, processor.image_processor, harmful + benign + extra,
-                             valid, recipe, log)
+    stage1 = cached_stage1(model, out, recipe, lambda: pretrain_reader(
+        model, processor.tokenizer, processor.image_processor, harmful + benign + extra, valid, recipe, log))
     follow = harmful + benign
-    answers = text_answers(follow, recipe["answer_max_new_tokens"])
+    answers = cached_answers(out, follow, recipe["answer_max_new_tokens"])
     log(f"stage 2: {len(answers)} text answers of the language model in {time.time() - start:.0f} s")
     rng = random.Random(f"embedded-vlm-reader/{seed}/sft")
     transcribe = follow + rng.sample(extra, min(len(extra), max(0, recipe["sft_images"] - len(follow))))
