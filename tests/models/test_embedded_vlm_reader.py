@@ -77,6 +77,10 @@ def test_train_vlm_reader_quick_end_to_end(cli, data_root, tmp_path):
     assert recipe["recipe"]["sft_steps"] == 2 and recipe["vision"]["curve"] and set(recipe["files"]) == {
         "vision_projector.safetensors", "adapter/adapter_model.safetensors", "adapter/adapter_config.json"}
     assert "use it with --model hf/" in out
+    # what a stopped rebuild resumes from: stage 1 and the 8 text answers (4 harmful, 4 benign)
+    assert (tmp_path / "w" / "stage1" / "weights.safetensors").exists()
+    answers = (tmp_path / "w" / "text_answers.jsonl").read_text().splitlines()
+    assert len(answers) == 8 and all(json.loads(a)["max_new_tokens"] == 8 for a in answers)
 
 
 def test_train_vlm_reader_without_figstep_files_says_where(cli, tmp_path):
