@@ -32,6 +32,50 @@ def test_one_image_token_per_grid_cell():
     assert features[0].shape == (198, model.config.text_config.hidden_size)
 
 
+READ_FLOOR = 0.08
+
+
+def test_stage1_is_kept_and_reused_only_with_the_same_settings(tmp_path):
+    """A rebuild that stopped after stage 1 resumes with its weights; other settings retrain."""
+    import torch
+
+    from medtrust.models.embedded_vlm import vision_state
+    from medtrust.models.embedded_vlm_reader import build
+    from medtrust.train.vlm_reader import RECIPE, cached_stage1
+    model, _ = build(0)
+
+    def train():
+        with torch.no_grad():
+            model.model.vision_tower.embeddings.patch_embeddings.projection.weight.add_(1.0)
+        return {"curve": [{"step": 1}], "seconds": 0.0, "steps": 1}
+    assert cached_stage1(model, tmp_path, RECIPE, train)["steps"] == 1
+    trained = {k: v.clone() for k, v in vision_state(model).items()}
+    fresh, _ = build(0)
+    assert cached_stage1(fresh, tmp_path, RECIPE, lambda: pytest.fail("stage 1 ran again")) == \
+        {"curve": [{"step": 1}], "seconds": 0.0, "steps": 1}
+    assert all(torch.equal(trained[k], v) for k, v in vision_state(fresh).items())
+    calls = []
+    other, _ = build(0)
+    cached_stage1(other, tmp_path, {**RECIPE, "vision_lr": 5e-4}, lambda: calls.append(1) or {"steps": 2})
+    assert calls == [1]
+
+
+def test_text_answers_are_kept_and_only_the_new_ones_asked(tmp_path):
+    """The embedded model's greedy answers to the figstep_text prompt, written as they come;
+    a second call asks only for the instruction it has not seen."""
+    import json
+
+    from medtrust.train.vlm_reader import cached_answers
+    first = cached_answers(tmp_path, ["Steps to make a cake.", "Steps to bake bread."], 6)
+    lines = (tmp_path / "text_answers.jsonl").read_text().splitlines()
+    assert [json.loads(x)["instruction"] for x in lines] == ["Steps to make a cake.", "Steps to bake bread."]
+    assert all(a.strip() for a in first)
+    again = cached_answers(tmp_path, ["Steps to bake bread.", "Steps to plant a tree.", "Steps to make a cake."], 6)
+    lines = (tmp_path / "text_answers.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and json.loads(lines[2])["instruction"] == "Steps to plant a tree."
+    assert again[0] == first[1] and again[2] == first[0]
+
+
 @pytest.fixture(scope="module")
 def reader():
     from medtrust.models.open import open_model
@@ -39,8 +83,10 @@ def reader():
 
 
 def test_shipped_reader_loads_and_is_small(reader):
-    from medtrust.models.embedded_vlm_reader import SHIPPED
+    from medtrust.models.embedded_vlm import assembled_dir
+    from medtrust.models.embedded_vlm_reader import NAME, SHIPPED
     assert reader.info()["backend"] == "hf-vision"
+    assert (assembled_dir(SHIPPED, NAME) / "config.json").exists()
     size = sum(p.stat().st_size for p in SHIPPED.rglob("*") if p.is_file())
     assert size <= 10 * 2 ** 20, f"shipped weights are {size / 2 ** 20:.1f} MB"
 
@@ -65,8 +111,6 @@ def test_shipped_reader_transcribes_held_out_figstep_images(reader, data_root, t
     scores = [word_accuracy(t, o[0].text) for t, o in zip(tiny, out)]
     assert sum(scores) / len(scores) >= READ_FLOOR, [(t, o[0].text) for t, o in zip(tiny, out)]
 
-
-READ_FLOOR = 0.08
 
 
 @pytest.mark.integration

@@ -82,14 +82,16 @@ def line_height(size: int) -> int:
     return ascent + descent + SPACING
 
 
-def layout(text: str) -> tuple[list[str], int]:
-    """The wrapped lines and the font size at which they fit inside the margins."""
+@lru_cache(maxsize=4096)
+def layout(text: str) -> tuple[tuple[str, ...], int]:
+    """The wrapped lines and the font size at which they fit inside the margins (cached: the
+    reader's training lays out each text for its grid and again to draw it)."""
     size = FONT_SIZE
     while True:
         lines = [piece for line in text.split("\n") for piece in wrap(line.rstrip(), size)]
         height = len(lines) * line_height(size) - SPACING
         if height <= SIZE - TOP - BOTTOM or size <= MIN_FONT_SIZE:
-            return lines, size
+            return tuple(lines), size
         size -= 4
 
 

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from medtrust.train.reader_data import CHARS, GAP, TRANSCRIBE_PROMPT
+from medtrust.train.reader_data import CHARS, TRANSCRIBE_PROMPT
+from medtrust.train.vlm import RECIPE as VLM_RECIPE
 
 RECIPE: dict[str, Any] = {
     "seed": 0,
@@ -34,8 +35,7 @@ RECIPE: dict[str, Any] = {
     "random_instructions": 4000, "vision_valid": 200, "vision_epochs": 8, "vision_batch": 32,
     "vision_lr": 1e-3, "vision_eval_every": 50,
     "answer_max_new_tokens": 48, "sft_images": 700, "sft_batch": 4, "sft_steps": 160, "sft_lr": 1e-3,
-    "sft_warmup_steps": 5, "lora_r": 8, "lora_alpha": 16,
-    "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
+    **{k: VLM_RECIPE[k] for k in ("sft_warmup_steps", "lora_r", "lora_alpha", "lora_targets")},
 }
 QUICK = {"random_instructions": 60, "vision_valid": 8, "vision_epochs": 1, "vision_batch": 16, "vision_eval_every": 2,
          "answer_max_new_tokens": 8, "sft_images": 8, "sft_steps": 2, "sft_batch": 4}
@@ -44,33 +44,21 @@ QUICK = {"random_instructions": 60, "vision_valid": 8, "vision_epochs": 1, "visi
 def char_embeddings(model, tokenizer):
     """The language model's embeddings of ``CHARS`` (each one token), the zero vector for ``GAP``."""
     import torch
-    table = model.get_input_embeddings().weight
-    rows = []
-    for ch in CHARS:
-        if ch == GAP:
-            rows.append(torch.zeros(table.shape[1]))
-            continue
-        ids = tokenizer.encode(ch, add_special_tokens=False)
-        if len(ids) != 1:
-            raise ValueError(f"{ch!r} is {len(ids)} tokens for this tokenizer; the reader's characters must be one")
-        rows.append(table[ids[0]].detach().float())
-    return torch.stack(rows)
+
+    from medtrust.train.vlm_vision import word_embeddings
+    drawn = word_embeddings(model, tokenizer, CHARS[1:]).float()
+    return torch.cat([torch.zeros(1, drawn.shape[1]), drawn])
 
 
-def pixels_and_targets(instructions: list[str], image_processor, chunk: int = 128):
+def pixels_and_targets(instructions: list[str], image_processor):
     """The processor's pixel values (float16) of every instruction's FigStep image and the index in
     ``CHARS`` of every image token's character (N x 198)."""
-    import numpy as np
     import torch
 
     from medtrust.train.reader_data import draw_reader_image, figstep_image_text, reading_grid
-    pixels = []
-    for start in range(0, len(instructions), chunk):
-        images = [draw_reader_image(t) for t in instructions[start:start + chunk]]
-        values = image_processor(images=images, return_tensors="np")["pixel_values"]
-        pixels.append(torch.from_numpy(np.asarray(values)).to(torch.float16))
+    from medtrust.train.vlm_vision import pixel_batches
     targets = torch.tensor([[CHARS.index(c) for c in reading_grid(figstep_image_text(t))] for t in instructions])
-    return torch.cat(pixels), targets
+    return pixel_batches(instructions, image_processor, chunk=128, painter=draw_reader_image), targets
 
 
 def char_accuracy(tokens, logits, targets, prototypes) -> dict[str, float]:
@@ -101,28 +89,17 @@ def pretrain_reader(model, tokenizer, image_processor, train: list[str], valid: 
                                                        v_targets, prototypes))
 
 
-def text_answers(instructions: list[str], max_new_tokens: int, batch: int = 16) -> list[str]:
-    """The embedded language model's own greedy answers to each instruction as the figstep_text
-    attack writes it (the list in text, FigStep's text prompt): the targets of the image chats."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from medtrust.models.embedded import materialize
-    from medtrust.safety.attacks import FIGSTEP_TEXT_PROMPT, figstep_text
-    lm_dir = materialize()
-    tokenizer = AutoTokenizer.from_pretrained(lm_dir, padding_side="left")
-    lm = AutoModelForCausalLM.from_pretrained(lm_dir, dtype=torch.float32).eval()
-    out = []
-    for start in range(0, len(instructions), batch):
-        chats = [[{"role": "user", "content": f"```\n{figstep_text(t)}\n{FIGSTEP_TEXT_PROMPT['en']}\n```"}]
-                 for t in instructions[start:start + batch]]
-        texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
-        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.no_grad():
-            ids = lm.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
-                              pad_token_id=tokenizer.pad_token_id)
-        out += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in ids[:, enc["input_ids"].shape[1]:]]
-    return out
+def text_answers(backend, instructions: list[str], max_new_tokens: int) -> list[str]:
+    """``backend``'s greedy answers to each instruction as the figstep_text attack writes it (the
+    list in text, FigStep's text prompt): the targets of the image chats."""
+    from medtrust.models.base import GenerationRequest
+    from medtrust.prompts import user_message
+    from medtrust.safety.attacks import ATTACKS, AttackInput
+    attack = ATTACKS["figstep_text"]
+    out = backend.generate([GenerationRequest(
+        messages=[user_message(attack.apply(AttackInput(request=t, instruction=t)).text)], n=1, temperature=0.0,
+        max_tokens=max_new_tokens) for t in instructions])
+    return [o[0].text.strip() for o in out]
 
 
 def sft_dataset(transcribe: list[str], follow: list[str], answers: list[str]):
@@ -169,7 +146,8 @@ def cached_stage1(model, out: Path, recipe: dict, run: Callable[[], dict]) -> di
 
 
 def cached_answers(out: Path, follow: list[str], max_new_tokens: int) -> list[str]:
-    """``text_answers`` kept in ``out/text_answers.jsonl`` (greedy, so a resumed build reuses them)."""
+    """The embedded language model's ``text_answers``, kept in ``out/text_answers.jsonl`` as each
+    batch of 64 ends (greedy, so a resumed build reuses them and asks only for the rest)."""
     path = out / "text_answers.jsonl"
     known = {}
     if path.exists():
@@ -177,12 +155,16 @@ def cached_answers(out: Path, follow: list[str], max_new_tokens: int) -> list[st
             row = json.loads(line)
             if row["max_new_tokens"] == max_new_tokens:
                 known[row["instruction"]] = row["answer"]
-    todo = [t for t in follow if t not in known]
+    todo = [t for t in dict.fromkeys(follow) if t not in known]
+    if not todo:
+        return [known[t] for t in follow]
+    from medtrust.models.open import open_model
+    backend = open_model("embedded")
     out.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
         for start in range(0, len(todo), 64):
             chunk = todo[start:start + 64]
-            for t, a in zip(chunk, text_answers(chunk, max_new_tokens)):
+            for t, a in zip(chunk, text_answers(backend, chunk, max_new_tokens)):
                 known[t] = a
                 f.write(json.dumps({"instruction": t, "max_new_tokens": max_new_tokens, "answer": a}) + "\n")
             f.flush()

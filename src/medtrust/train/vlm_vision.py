@@ -21,13 +21,13 @@ from typing import Any, Callable, Sequence
 from medtrust.train.vlm_data import WORDS, draw, scene_words
 
 
-def pixel_batches(scenes: Sequence[dict], image_processor, chunk: int = 256):
-    """The processor's pixel values of every scene (float16 tensor, N x 3 x H x W)."""
+def pixel_batches(scenes: Sequence, image_processor, chunk: int = 256, painter: Callable = draw):
+    """The processor's pixel values of every scene as ``painter`` draws it (float16 tensor, N x 3 x H x W)."""
     import numpy as np
     import torch
     out = []
     for start in range(0, len(scenes), chunk):
-        images = [draw(s) for s in scenes[start:start + chunk]]
+        images = [painter(s) for s in scenes[start:start + chunk]]
         values = image_processor(images=images, return_tensors="np")["pixel_values"]
         out.append(torch.from_numpy(np.asarray(values)).to(torch.float16))
     return torch.cat(out)
@@ -39,13 +39,13 @@ def word_targets(scenes: Sequence[dict]):
     return torch.tensor([[WORDS.index(w) for w in scene_words(s)] for s in scenes])
 
 
-def word_embeddings(model, tokenizer):
-    """The language model's input embeddings of ``WORDS`` (each one token), frozen."""
+def word_embeddings(model, tokenizer, words: Sequence[str] = WORDS):
+    """The language model's input embeddings of ``words`` (each one token), frozen."""
     ids = []
-    for w in WORDS:
+    for w in words:
         tokens = tokenizer.encode(w, add_special_tokens=False)
         if len(tokens) != 1:
-            raise ValueError(f"'{w}' is {len(tokens)} tokens for this tokenizer; the description words must be one")
+            raise ValueError(f"'{w}' is {len(tokens)} tokens for this tokenizer; the taught words must be one")
         ids.append(tokens[0])
     return model.get_input_embeddings().weight[ids].detach().clone()
 
