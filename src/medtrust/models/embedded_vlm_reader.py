@@ -1,6 +1,8 @@
 """``embedded-vlm-reader``: a second embedded vision-language model, trained by the recipe of
-``embedded-vlm`` to read FigStep typographic images, so the figstep attack means something to a
-model that runs offline on a CPU.
+``embedded-vlm`` to read FigStep typographic images, so that the figstep attack can mean something
+to a model that runs offline on a CPU. As shipped, 96% of held-out letters reach the language model
+as their own embeddings, but it transcribes only the opening words (word accuracy 0.158 on
+FigStep-tiny; bench/RESULTS.md): the attack cannot show its effect on it yet.
 
 A transformers ``LlavaForConditionalGeneration`` again: a small Swin transformer trained from
 scratch on the image resized to 216 x 528 (12-px patches, windowed attention at 18 x 44, one patch
