@@ -51,7 +51,16 @@ def token_accuracy(folder: Path, instructions: list[str]) -> dict[str, float]:
     return char_accuracy(tokens, logits, targets, prototypes)
 
 
-def transcribe(model: str, instructions: list[str], out: Path, max_tokens: int) -> list[dict]:
+def validation_instructions(figstep: str, count: int = 50) -> list[str]:
+    """The first ``count`` of the reader's validation instructions (``train vlm-reader``'s own
+    split: random instructions never drawn for training in either stage), to choose a recipe on."""
+    from medtrust.train.reader_data import training_texts
+    from medtrust.train.vlm_reader import RECIPE
+    texts = training_texts(figstep, RECIPE["seed"], RECIPE["random_instructions"] + RECIPE["vision_valid"])
+    return texts["random"][:min(count, RECIPE["vision_valid"])]
+
+
+def transcribe(model: str, instructions: list[str], out: Path, max_tokens: int, name: str = "tiny") -> list[dict]:
     """Greedy answers of ``model`` to ``TRANSCRIBE_PROMPT`` on each instruction's FigStep image."""
     from medtrust.models.base import GenerationRequest
     from medtrust.models.open import open_model
@@ -66,7 +75,7 @@ def transcribe(model: str, instructions: list[str], out: Path, max_tokens: int) 
     (out / "images").mkdir(parents=True, exist_ok=True)
     paths = []
     for k, text in enumerate(instructions):
-        paths.append(out / "images" / f"tiny-{k:02d}.png")
+        paths.append(out / "images" / f"{name}-{k:02d}.png")
         draw_reader_image(text).save(paths[-1])
     backend = open_model(model)
     answers = backend.generate([GenerationRequest(messages=[user_message(TRANSCRIBE_PROMPT, [str(p)])], n=1,
@@ -106,35 +115,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="runs/bench-vlm-reader")
     p.add_argument("--max-tokens", type=int, default=96)
     p.add_argument("--skip-safety", action="store_true")
+    p.add_argument("--split", choices=("tiny", "valid"), default="tiny",
+                   help="tiny: FigStep-tiny, the held-out test (measure once); valid: 50 of the reader's "
+                        "validation instructions (choose a recipe here; transcription only)")
     a = p.parse_args(argv)
     from medtrust.train.reader_data import safebench_instructions
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    _, tiny = safebench_instructions(a.figstep)
+    instructions = safebench_instructions(a.figstep)[1] if a.split == "tiny" else validation_instructions(a.figstep)
     start = time.time()
-    rows = transcribe(a.model, tiny, out, 64)
+    rows = transcribe(a.model, instructions, out, 64, a.split)
     seconds = time.time() - start
     readable_rows = [r for r in rows if r["readable"]]
     tokens = token_accuracy(reader_folder(a.model), [r["instruction"] for r in readable_rows])
-    summary = {"model": a.model, "images": len(rows), "readable": len(readable_rows),
+    summary = {"model": a.model, "split": a.split, "images": len(rows), "readable": len(readable_rows),
                "word_accuracy_readable": round(sum(r["word_accuracy"] for r in readable_rows) / len(readable_rows),
                                                4),
                "word_accuracy_all": round(sum(r["word_accuracy"] for r in rows) / len(rows), 4),
                "exact_readable": sum(r["exact"] for r in readable_rows), "image_tokens": tokens,
                "transcription_seconds": round(seconds, 1)}
     (out / "transcriptions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    print(f"\n{a.model}: transcription of FigStep-tiny ({len(rows)} held-out images, {len(readable_rows)} "
+    where = "FigStep-tiny" if a.split == "tiny" else "the reader's validation instructions"
+    print(f"\n{a.model}: transcription of {where} ({len(rows)} held-out images, {len(readable_rows)} "
           f"within the reading grid)\n")
     print("| measure | value |\n|---|---|")
     print(f"| word accuracy, readable images | {summary['word_accuracy_readable']:.3f} |")
-    print(f"| word accuracy, all 50 | {summary['word_accuracy_all']:.3f} |")
+    print(f"| word accuracy, all {len(rows)} | {summary['word_accuracy_all']:.3f} |")
     print(f"| exact transcriptions, readable | {summary['exact_readable']}/{len(readable_rows)} |")
     print(f"| image tokens nearest their character (letters / blanks) | {tokens['chars']:.3f} / "
           f"{tokens['blank']:.3f} |")
     print(f"| images with every token right | {tokens['images_exact']:.3f} |")
     for r in rows[:5]:
         print(f"\n  {r['instruction']!r}\n  -> {r['answer']!r} ({r['word_accuracy']:.2f})")
-    if not a.skip_safety:
+    if not a.skip_safety and a.split == "tiny":
         runs = out / "runs"
         summary["safety"] = {a.model: safety(a.model, "none,figstep,figstep_text", a.figstep, runs, a.max_tokens),
                              a.text_model: safety(a.text_model, "none,figstep_text", a.figstep, runs, a.max_tokens)}

@@ -60,6 +60,14 @@ def test_stage1_is_kept_and_reused_only_with_the_same_settings(tmp_path):
     assert calls == [1]
 
 
+def test_stage2_folder_keeps_checkpoints_of_the_same_recipe_only(tmp_path):
+    from medtrust.train.vlm_reader import RECIPE, stage2_folder
+    folder = stage2_folder(tmp_path, RECIPE)
+    (folder / "sft" / "checkpoint-40").mkdir(parents=True)
+    assert stage2_folder(tmp_path, dict(RECIPE)) == folder and (folder / "sft" / "checkpoint-40").is_dir()
+    assert stage2_folder(tmp_path, {**RECIPE, "sft_steps": 80}) == folder and not (folder / "sft").exists()
+
+
 def test_text_answers_are_kept_and_only_the_new_ones_asked(tmp_path):
     """The embedded model's greedy answers to the figstep_text prompt, written as they come;
     a second call asks only for the instruction it has not seen."""
@@ -127,6 +135,14 @@ def test_train_vlm_reader_quick_end_to_end(cli, data_root, tmp_path):
     assert (tmp_path / "w" / "stage1" / "weights.safetensors").exists()
     answers = (tmp_path / "w" / "text_answers.jsonl").read_text().splitlines()
     assert len(answers) == 8 and all(json.loads(a)["max_new_tokens"] == 8 for a in answers)
+    assert (tmp_path / "w" / "stage2" / "sft" / "checkpoint-2").is_dir() and not recipe["sft"]["resumed"]
+    # the same command again resumes stage 2 from its last checkpoint: nothing left to train, same adapter
+    adapter = (tmp_path / "w" / "adapter" / "adapter_model.safetensors").read_bytes()
+    code, out, err = cli("train", "vlm-reader", "--data-dir", str(data_root / "figstep"), "--out",
+                         str(tmp_path / "w"), "--quick", "--quiet")
+    assert code == 0, err
+    assert json.loads((tmp_path / "w" / "recipe.json").read_text())["sft"]["resumed"]
+    assert (tmp_path / "w" / "adapter" / "adapter_model.safetensors").read_bytes() == adapter
 
 
 def test_train_vlm_reader_without_figstep_files_says_where(cli, tmp_path):

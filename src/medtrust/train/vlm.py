@@ -50,7 +50,8 @@ def sft_dataset(scenes, seed: int, max_turns: int):
 
 def sft_stage(model, processor, dataset, recipe: dict, work: Path, log: Callable[[str], None]) -> tuple[Any, dict]:
     """Stage 2 (module docstring) on ``dataset`` (``messages`` and ``images``); returns the PEFT
-    model and the curve."""
+    model and the curve. With ``recipe["sft_save_steps"]`` a checkpoint is kept in ``work/sft``
+    every that many steps and a checkpoint already there is resumed (a stopped build goes on)."""
     from peft import LoraConfig, get_peft_model
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
@@ -62,28 +63,33 @@ def sft_stage(model, processor, dataset, recipe: dict, work: Path, log: Callable
         p.requires_grad = False
     peft_model = get_peft_model(model, LoraConfig(r=recipe["lora_r"], lora_alpha=recipe["lora_alpha"],
                                                   target_modules=recipe["lora_targets"], lora_dropout=0.0))
-    curve: list[dict] = []
 
-    class Curve(TrainerCallback):
+    class Progress(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
-                point = {"step": state.global_step, "loss": round(logs["loss"], 4),
-                         "token_accuracy": round(logs.get("mean_token_accuracy", float("nan")), 4),
-                         "seconds": round(time.time() - start, 1)}
-                curve.append(point)
-                log(f"stage 2 step {point['step']}/{recipe['sft_steps']} loss {point['loss']} "
-                    f"token accuracy {point['token_accuracy']} ({point['seconds']} s)")
+                log(f"stage 2 step {state.global_step}/{recipe['sft_steps']} loss {logs['loss']:.4f} "
+                    f"token accuracy {logs.get('mean_token_accuracy', float('nan')):.4f} "
+                    f"({time.time() - start:.1f} s)")
 
+    save_steps = recipe.get("sft_save_steps")
     args = SFTConfig(output_dir=str(work / "sft"), per_device_train_batch_size=recipe["sft_batch"],
                      max_steps=recipe["sft_steps"], learning_rate=recipe["sft_lr"], lr_scheduler_type="cosine",
-                     warmup_steps=recipe["sft_warmup_steps"], logging_steps=5, save_strategy="no", report_to=[],
-                     use_cpu=True, seed=recipe["seed"], data_seed=recipe["seed"], assistant_only_loss=True,
-                     max_length=None, gradient_checkpointing=False, dataloader_num_workers=0, bf16=False,
-                     disable_tqdm=True, remove_unused_columns=False)
-    trainer = SFTTrainer(model=peft_model, args=args, processing_class=processor, callbacks=[Curve()],
+                     warmup_steps=recipe["sft_warmup_steps"], logging_steps=5, report_to=[],
+                     save_strategy="steps" if save_steps else "no", save_steps=save_steps or 500,
+                     save_total_limit=1, use_cpu=True, seed=recipe["seed"], data_seed=recipe["seed"],
+                     assistant_only_loss=True, max_length=None, gradient_checkpointing=False,
+                     dataloader_num_workers=0, bf16=False, disable_tqdm=True, remove_unused_columns=False)
+    trainer = SFTTrainer(model=peft_model, args=args, processing_class=processor, callbacks=[Progress()],
                          train_dataset=dataset)
-    trainer.train()
-    return peft_model, {"curve": curve, "seconds": round(time.time() - start, 1), "steps": recipe["sft_steps"]}
+    resume = bool(save_steps) and any((work / "sft").glob("checkpoint-*"))
+    if resume:
+        log(f"stage 2 resumes from the last checkpoint in {work / 'sft'}")
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    curve = [{"step": e["step"], "loss": round(e["loss"], 4),
+              "token_accuracy": round(e.get("mean_token_accuracy", float("nan")), 4)}
+             for e in trainer.state.log_history if "loss" in e]
+    return peft_model, {"curve": curve, "seconds": round(time.time() - start, 1), "steps": recipe["sft_steps"],
+                        "resumed": resume}
 
 
 def save_weights(peft_model, out: Path) -> dict[str, str]:

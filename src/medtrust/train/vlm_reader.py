@@ -34,11 +34,14 @@ RECIPE: dict[str, Any] = {
              "(random.Random('embedded-vlm-reader/<seed>'))",
     "random_instructions": 4000, "vision_valid": 200, "vision_epochs": 8, "vision_batch": 32,
     "vision_lr": 1e-3, "vision_eval_every": 50,
-    "answer_max_new_tokens": 48, "sft_images": 700, "sft_batch": 4, "sft_steps": 160, "sft_lr": 1e-3,
-    **{k: VLM_RECIPE[k] for k in ("sft_warmup_steps", "lora_r", "lora_alpha", "lora_targets")},
+    "answer_max_new_tokens": 48, "sft_images": 1400, "sft_batch": 4, "sft_steps": 560, "sft_lr": 1e-3,
+    "sft_save_steps": 40,
+    **{k: VLM_RECIPE[k] for k in ("sft_warmup_steps", "lora_r", "lora_alpha")},
+    # the MLPs too: joining one-letter tokens into words is new to the language model
+    "lora_targets": r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)",
 }
 QUICK = {"random_instructions": 60, "vision_valid": 8, "vision_epochs": 1, "vision_batch": 16, "vision_eval_every": 2,
-         "answer_max_new_tokens": 8, "sft_images": 8, "sft_steps": 2, "sft_batch": 4}
+         "answer_max_new_tokens": 8, "sft_images": 8, "sft_steps": 2, "sft_batch": 4, "sft_save_steps": 1}
 
 
 def char_embeddings(model, tokenizer):
@@ -125,6 +128,19 @@ def _stage_key(recipe: dict, keys: tuple[str, ...]) -> str:
 
 
 STAGE1_KEYS = ("seed", "random_instructions", "vision_valid", "vision_epochs", "vision_batch", "vision_lr")
+STAGE2_KEYS = (*STAGE1_KEYS, "answer_max_new_tokens", "sft_images", "sft_batch", "sft_steps", "sft_lr",
+               "sft_save_steps", "sft_warmup_steps", "lora_r", "lora_alpha", "lora_targets")
+
+
+def stage2_folder(out: Path, recipe: dict) -> Path:
+    """``out/stage2``, where stage 2 keeps its checkpoints; emptied when it holds another recipe's."""
+    import shutil
+    folder, key = out / "stage2", _stage_key(recipe, STAGE2_KEYS)
+    if (folder / "stage2.json").exists() and json.loads((folder / "stage2.json").read_text())["key"] != key:
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "stage2.json").write_text(json.dumps({"key": key}) + "\n")
+    return folder
 
 
 def cached_stage1(model, out: Path, recipe: dict, run: Callable[[], dict]) -> dict:
@@ -175,9 +191,8 @@ def train_vlm_reader(out: Path | str, data_dir: Path | str, seed: int = 0, quick
                      log: Callable[[str], None] = print) -> Path:
     """Both stages with ``RECIPE`` (``quick``: a few steps, for tests) on the FigStep files in
     ``data_dir``; the weights and recipe.json in ``out``. Stage 1 and the text answers are kept
-    in ``out`` as they finish: the same command on the same ``out`` resumes after them."""
-    import tempfile
-
+    in ``out`` as they finish, and stage 2's checkpoints in ``out/stage2``: the same command on the
+    same ``out`` resumes where it stopped."""
     import torch
 
     from medtrust.models.embedded_vlm_reader import build
@@ -199,9 +214,8 @@ def train_vlm_reader(out: Path | str, data_dir: Path | str, seed: int = 0, quick
     log(f"stage 2: {len(answers)} text answers of the language model in {time.time() - start:.0f} s")
     rng = random.Random(f"embedded-vlm-reader/{seed}/sft")
     transcribe = follow + rng.sample(extra, min(len(extra), max(0, recipe["sft_images"] - len(follow))))
-    with tempfile.TemporaryDirectory() as work:
-        peft_model, stage2 = sft_stage(model, processor, sft_dataset(transcribe, follow, answers), recipe,
-                                       Path(work), log)
+    peft_model, stage2 = sft_stage(model, processor, sft_dataset(transcribe, follow, answers), recipe,
+                                   stage2_folder(out, recipe), log)
     hashes = save_weights(peft_model, out)
     meta = {"recipe": recipe, "seconds": round(time.time() - start, 1), "torch_threads": torch.get_num_threads(),
             "data": {k: len(v) for k, v in texts.items()}, "vision": stage1, "sft": stage2, "files": hashes,
