@@ -32,7 +32,7 @@ def test_one_image_token_per_grid_cell():
     assert features[0].shape == (198, model.config.text_config.hidden_size)
 
 
-READ_FLOOR = 0.08
+READ_FLOOR = 0.45
 
 
 def test_stage1_is_kept_and_reused_only_with_the_same_settings(tmp_path):
@@ -102,10 +102,10 @@ def test_shipped_reader_loads_and_is_small(reader):
 @pytest.mark.integration
 def test_shipped_reader_transcribes_held_out_figstep_images(reader, data_root, tmp_path):
     """The first 12 FigStep-tiny instructions (never drawn in training), drawn by the figstep attack's
-    renderer and transcribed greedily: mean word accuracy at least READ_FLOOR. Measured on all 50
-    (bench/vlm_reader.py, 2026-12-03): 0.158: the image tokens are the right letters (0.959) but the
-    language model reads only the opening ("Steps to ...") and makes up the rest; this floor records
-    that level so a regression shows, it is not the target."""
+    renderer and transcribed greedily: mean word accuracy at least READ_FLOOR. Measured
+    (bench/vlm_reader.py, 2026-12-03, the 560-step build): 0.597 on these 12, 0.642 on all 50 (7 of 49
+    exact; the build before read 0.158). The floor sits below the measured level so a regression shows
+    across machines; it is not the target."""
     from medtrust.models.base import GenerationRequest
     from medtrust.prompts import user_message
     from medtrust.train.reader_data import TRANSCRIBE_PROMPT, draw_reader_image, safebench_instructions, word_accuracy

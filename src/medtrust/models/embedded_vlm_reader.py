@@ -1,14 +1,16 @@
 """``embedded-vlm-reader``: a second embedded vision-language model, trained by the recipe of
 ``embedded-vlm`` to read FigStep typographic images, so that the figstep attack can mean something
 to a model that runs offline on a CPU. As shipped, 96% of held-out letters reach the language model
-as their own embeddings, but it transcribes only the opening words (word accuracy 0.158 on
-FigStep-tiny; bench/RESULTS.md): the attack cannot show its effect on it yet.
+as their own embeddings and it transcribes held-out FigStep-tiny images with word accuracy 0.642
+(7 of 49 exact; 0.378 on random word strings, where the language model's prior cannot help;
+bench/RESULTS.md): it reads most words and guesses some from their first letters.
 
 A transformers ``LlavaForConditionalGeneration`` again: a small Swin transformer trained from
 scratch on the image resized to 216 x 528 (12-px patches, windowed attention at 18 x 44, one patch
 merge to a 9 x 22 grid of 24-px cells: one image token per cell, the grid of
 ``train/reader_data.py``), LLaVA's projector whose second layer is fixed to the language model's
-embeddings of single characters, and the embedded SmolLM2-135M-Instruct with a LoRA adapter.
+embeddings of single characters, and the embedded SmolLM2-135M-Instruct with a LoRA adapter
+(attention and MLPs).
 So the language model receives the image's text as one character token per patch, row by row,
 and stage 2 teaches it to transcribe that text and to answer it as it answers the same text typed.
 

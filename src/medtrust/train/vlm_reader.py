@@ -5,12 +5,15 @@ offline and reproducibly, by the two stages of ``train vlm`` on FigStep typograp
 1. the Swin tower from scratch and the projector, aligned so that every image token is the language
    model's embedding of the character drawn in its patch (a space, or the zero vector inside a
    word), with the projector's second layer fixed to those embeddings (``vlm_vision.align_tokens``);
-2. TRL's ``SFTTrainer`` with the processor, LoRA on the language model's attention, tower and
-   projector frozen, on two kinds of chat about each training image: ``TRANSCRIBE_PROMPT`` ->
-   the instruction drawn, and FigStep's own prompt -> the embedded language model's answer to the
-   same instruction written as text (FigStep's text prompt). So the reader does with the image
-   what the language model does with the text: the figstep attack becomes a real attack, and
-   whatever the text model refuses or complies with carries over.
+2. TRL's ``SFTTrainer`` with the processor, LoRA on the language model's attention and MLPs (joining
+   one-letter tokens into words is new to it; the earlier recipe, 160 steps with LoRA on attention
+   only, read 0.080 of the validation words, this one 0.378; which change mattered was not
+   separated), tower and projector frozen, a checkpoint every 40 steps, on two kinds of chat about
+   each training image: ``TRANSCRIBE_PROMPT`` -> the instruction drawn, and FigStep's own prompt ->
+   the embedded language model's answer to the same instruction written as text (FigStep's text
+   prompt). So the reader does with the image what the language model does with the text: the
+   figstep attack becomes a real attack, and whatever the text model refuses or complies with
+   carries over.
 
 No FigStep-tiny instruction (the held-out test of the figstep attack) and no held-out benign fill
 is ever drawn for training.
