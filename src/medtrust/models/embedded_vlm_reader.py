@@ -35,7 +35,7 @@ NAME = "embedded-vlm-reader"
 VISION = {"image_size": [HEIGHT, WIDTH], "patch_size": PATCH // 2, "num_channels": 3, "embed_dim": 64,
           "depths": [2, 2], "num_heads": [2, 4], "window_size": 4, "mlp_ratio": 2.0, "drop_path_rate": 0.0,
           "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
-INSTALL_HINT = "rebuild it with `medtrust train vlm-reader` (about 20 minutes on 2 CPU cores)"
+INSTALL_HINT = "rebuild it with `medtrust train vlm-reader` (about 85 minutes on 2 CPU cores; it resumes if stopped)"
 
 
 def build(seed: int = 0):

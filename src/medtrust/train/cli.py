@@ -158,7 +158,7 @@ def _register() -> None:
                    quiet: o.Quiet = False):
         """Rebuild embedded-vlm-reader offline: a Swin tower from scratch that reads FigStep typographic images into
         character tokens, then TRL SFTTrainer (LoRA on SmolLM2-135M) to transcribe them and answer them as the
-        text (~20 minutes on 2 CPU cores)."""
+        text (~85 minutes on 2 CPU cores; resumes if stopped)."""
         import os
 
         from medtrust.cli import echo
