@@ -63,6 +63,17 @@ def _rest(ctx) -> list[str]:
     return list(protected if protected is not None else getattr(ctx, "_protected_args", [])) + list(ctx.args)
 
 
+def command_of(args: list[str]):
+    """The command an example runs (its own verb, which need not be the help page's it sits on)."""
+    command = typer.main.get_command(app)
+    for word in args:
+        subs = getattr(command, "commands", None)
+        if not subs or word not in subs:
+            break
+        command = subs[word]
+    return command
+
+
 #: sizes that keep a run to seconds while every code path of the example still runs
 SMALL = {"--limit": "1", "--max-tokens": "8", "--samples": "2", "--probe-train-limit": "4"}
 RUNNABLE = [(p, t) for p, t in EXAMPLES if not PARSE_ONLY.search(t)]
@@ -72,8 +83,7 @@ RUNNABLE = [(p, t) for p, t in EXAMPLES if not PARSE_ONLY.search(t)]
 @pytest.mark.parametrize("path, text", RUNNABLE, ids=[t[:70] for _, t in RUNNABLE])
 def test_the_runnable_examples_run(path, text, cli, tmp_path, data_root):
     args = [a.replace("../shared/data", str(data_root)) for a in argv_of(text)]
-    command = typer.main.get_command(app).commands[path[0]]
-    params = {opt for p in command.params for opt in p.opts}
+    params = {opt for p in command_of(args).params for opt in p.opts}
     for flag, value in SMALL.items():
         if flag in params:
             args = _set(args, flag, value)
