@@ -81,25 +81,26 @@ def sft_stage(model, processor, dataset, recipe: dict, work: Path, log: Callable
                      dataloader_num_workers=0, bf16=False, disable_tqdm=True, remove_unused_columns=False)
     trainer = SFTTrainer(model=peft_model, args=args, processing_class=processor, callbacks=[Progress()],
                          train_dataset=dataset)
-    checkpoints = sorted((work / "sft").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    resume = bool(save_steps) and bool(checkpoints)
-    if resume and int(checkpoints[-1].name.split("-")[1]) >= recipe["sft_steps"]:
+    from transformers.trainer_utils import get_last_checkpoint
+    last = get_last_checkpoint(str(work / "sft")) if save_steps and (work / "sft").is_dir() else None
+    state = json.loads((Path(last) / "trainer_state.json").read_text()) if last else None
+    if state and state["global_step"] >= recipe["sft_steps"]:
         # finished before the weights were written: the Trainer would train one step more, so load it
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
-        log(f"stage 2 had finished: its weights from {checkpoints[-1]}")
-        set_peft_model_state_dict(peft_model, load_file(checkpoints[-1] / "adapter_model.safetensors"))
-        history = json.loads((checkpoints[-1] / "trainer_state.json").read_text())["log_history"]
+        log(f"stage 2 had finished: its weights from {last}")
+        set_peft_model_state_dict(peft_model, load_file(Path(last) / "adapter_model.safetensors"))
+        history = state["log_history"]
     else:
-        if resume:
-            log(f"stage 2 resumes from {checkpoints[-1]}")
-        trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if resume else None)
+        if last:
+            log(f"stage 2 resumes from {last}")
+        trainer.train(resume_from_checkpoint=last)
         history = trainer.state.log_history
     curve = [{"step": e["step"], "loss": round(e["loss"], 4),
               "token_accuracy": round(e.get("mean_token_accuracy", float("nan")), 4)}
              for e in history if "loss" in e]
     return peft_model, {"curve": curve, "seconds": round(time.time() - start, 1), "steps": recipe["sft_steps"],
-                        "resumed": resume}
+                        "resumed": last is not None}
 
 
 def save_weights(peft_model, out: Path) -> dict[str, str]:

@@ -130,6 +130,11 @@ def _stage_key(recipe: dict, keys: tuple[str, ...]) -> str:
     return json.dumps({k: recipe[k] for k in keys}, sort_keys=True)
 
 
+def _holds(marker: Path, key: str) -> bool | None:
+    """Whether the stage folder's ``marker`` file names this ``key`` (None: no marker yet)."""
+    return json.loads(marker.read_text())["key"] == key if marker.exists() else None
+
+
 STAGE1_KEYS = ("seed", "random_instructions", "vision_valid", "vision_epochs", "vision_batch", "vision_lr")
 STAGE2_KEYS = (*STAGE1_KEYS, "answer_max_new_tokens", "sft_images", "sft_batch", "sft_steps", "sft_lr",
                "sft_save_steps", "sft_warmup_steps", "lora_r", "lora_alpha", "lora_targets")
@@ -139,7 +144,7 @@ def stage2_folder(out: Path, recipe: dict) -> Path:
     """``out/stage2``, where stage 2 keeps its checkpoints; emptied when it holds another recipe's."""
     import shutil
     folder, key = out / "stage2", _stage_key(recipe, STAGE2_KEYS)
-    if (folder / "stage2.json").exists() and json.loads((folder / "stage2.json").read_text())["key"] != key:
+    if _holds(folder / "stage2.json", key) is False:
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "stage2.json").write_text(json.dumps({"key": key}) + "\n")
@@ -153,7 +158,7 @@ def cached_stage1(model, out: Path, recipe: dict, run: Callable[[], dict]) -> di
 
     from medtrust.models.embedded_vlm import vision_state
     folder, key = out / "stage1", _stage_key(recipe, STAGE1_KEYS)
-    if (folder / "stage1.json").exists() and json.loads((folder / "stage1.json").read_text())["key"] == key:
+    if _holds(folder / "stage1.json", key):
         model.load_state_dict(load_file(folder / "weights.safetensors"), strict=False)  # float32, as trained
         model.model.vision_tower.eval()
         return json.loads((folder / "stage1.json").read_text())["stage1"]
