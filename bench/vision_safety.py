@@ -26,34 +26,45 @@ from medtrust.train.evaluate import comparison_markdown
 DATA = "../shared/data"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(description: str) -> argparse.ArgumentParser:
+    """The recipe's flags, shared with bench/vision_safety_valid.py."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--model", default="embedded-vlm", help="embedded-vlm, embedded-vlm-reader or hf/<folder>")
     p.add_argument("--limit", type=int, default=50, help="harmful training rows of FigStep tiny (50 = all)")
     p.add_argument("--max-steps", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", default="2e-4")
+    p.add_argument("--figstep", default=f"{DATA}/figstep")
+    p.add_argument("--fresh", action="store_true", help="remove --out first (else an interrupted run resumes)")
+    p.add_argument("--extra", default="", help="more flags for medtrust train sft (e.g. '--mix ...')")
+    return p
+
+
+def train_command(a: argparse.Namespace, out: Path) -> list[str]:
+    """``medtrust train sft`` of the recipe into ``out`` (``--resume`` when it holds a run)."""
+    cmd = [str(Path(sys.executable).with_name("medtrust")), "train", "sft", "-m", a.model, "-d", "figstep",
+           "--data-path", a.figstep, "--split", "tiny", "--limit", str(a.limit), "--lora", "--max-steps",
+           str(a.max_steps), "--batch-size", str(a.batch_size), "--lr", a.lr, "--logging-steps", "1",
+           "--save-steps", "20"]
+    cmd += a.extra.split() if a.extra else []
+    return cmd + (["--resume", str(out)] if (out / "config.json").exists() else ["--out", str(out)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__.splitlines()[0])
     p.add_argument("--eval-limit", type=int, default=None, help="requests per side and POPE images (default: 100 "
                    "held-out FigStep rows, every benign request, 30 images)")
     p.add_argument("--eval-qa-limit", type=int, default=None, help="demo-images test questions (default 120)")
-    p.add_argument("--figstep", default=f"{DATA}/figstep")
     p.add_argument("--out", default="runs/bench-vision-safety")
-    p.add_argument("--fresh", action="store_true", help="remove --out first (else an interrupted run resumes)")
     p.add_argument("--cache", action="store_true", help="reuse cached generations in --eval (default: --no-cache)")
-    p.add_argument("--extra", default="", help="more flags for medtrust train sft")
     a = p.parse_args(argv)
     out = Path(a.out)
     if a.fresh and out.exists():
         shutil.rmtree(out)
-    cmd = [str(Path(sys.executable).with_name("medtrust")), "train", "sft", "-m", a.model, "-d", "figstep",
-           "--data-path", a.figstep, "--split", "tiny", "--limit", str(a.limit), "--lora", "--max-steps",
-           str(a.max_steps), "--batch-size", str(a.batch_size), "--lr", a.lr, "--logging-steps", "1",
-           "--save-steps", "20", "--eval", "--eval-figstep-path", a.figstep, "--cache" if a.cache else "--no-cache"]
+    cmd = train_command(a, out)
+    cmd += ["--eval", "--eval-figstep-path", a.figstep, "--cache" if a.cache else "--no-cache"]
     cmd += ["--eval-limit", str(a.eval_limit)] if a.eval_limit else []
     cmd += ["--eval-qa-limit", str(a.eval_qa_limit)] if a.eval_qa_limit else []
-    cmd += a.extra.split() if a.extra else []
-    resume = (out / "config.json").exists()
-    cmd += ["--resume", str(out)] if resume else ["--out", str(out)]
     print("$ " + " ".join(cmd), flush=True)
     start = time.time()
     done = subprocess.run(cmd)

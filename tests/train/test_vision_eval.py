@@ -19,7 +19,9 @@ from medtrust.train.image_rows import figstep_benign_items, figstep_prompt
 from medtrust.train.sft import SFTOptions, save_rows, sft_rows
 from medtrust.train.vision_eval import (
     evaluate_vision,
+    FIGSTEP_EVAL_ROWS,
     heldout_figstep,
+    heldout_order,
     trained_requests,
     vision_study_args,
 )
@@ -88,6 +90,23 @@ def test_heldout_figstep_leaves_out_rows_trained_from_safebench_and_pairs(tmp_pa
     held = figstep_ids(heldout_figstep(run, folder, limit=500), "safebench")
     assert held == figstep_ids(folder, "safebench") - figstep_ids(folder, "tiny") - trained - {extra.id}
     assert len(held) == 500 - 50 - len(outside_tiny) - 1
+
+
+def test_validation_rows_follow_the_test_rows_and_never_meet_them(tmp_path, data_root):
+    """bench/vision_safety_valid.py chooses a recipe on heldout_order's rows after the first
+    FIGSTEP_EVAL_ROWS; the --eval measures exactly those first rows (its test set)."""
+    folder = data_root / "figstep"
+    run, rows = training_run(tmp_path, data_root, split="tiny", limit=8)
+    order = heldout_order(folder, *trained_requests(run))
+    assert [s.id for s in order] == [s.id for s in heldout_order(folder, *trained_requests(run))]  # seeded
+    assert len(order) == 450  # the tiny split's 50 rows are never evaluated, trained or not
+    test = figstep_ids(heldout_figstep(run, folder, limit=None), "safebench")
+    assert test == {s.id for s in order[:FIGSTEP_EVAL_ROWS]}
+    valid = {s.id for s in order[FIGSTEP_EVAL_ROWS:]}
+    assert len(valid) == 350 and not valid & test and not valid & figstep_ids(folder, "tiny")
+    # a different seed is a different order of the same rows
+    other = heldout_order(folder, *trained_requests(run), seed=1)
+    assert {s.id for s in other} == {s.id for s in order} and [s.id for s in other] != [s.id for s in order]
 
 
 # ------------------------------------------------------------------ the table by hand

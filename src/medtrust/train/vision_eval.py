@@ -87,25 +87,33 @@ def trained_requests(run: TrainingRun) -> tuple[set[str], set[str]]:
     return ids, texts
 
 
+def heldout_order(figstep_folder: str | Path, ids: set[str], texts: set[str], seed: int = 0) -> list:
+    """FigStep SafeBench samples outside the tiny split and not trained on (no id in ``ids``, no
+    normalised request or instruction in ``texts``), in a seeded order. The vision ``--eval``
+    measures the first ``--eval-limit`` (default FIGSTEP_EVAL_ROWS): the test rows. Rows after
+    FIGSTEP_EVAL_ROWS are never evaluated and serve as validation (bench/vision_safety_valid.py)."""
+    from medtrust.data.registry import load_dataset
+    tiny = {s.id for s in load_dataset("figstep", path=figstep_folder, split="tiny")}
+    kept = [s for s in load_dataset("figstep", path=figstep_folder, split="safebench")
+            if s.id not in tiny and s.id not in ids and _norm(s.question) not in texts
+            and _norm(s.metadata["instruction"]) not in texts]
+    random.Random(seed).shuffle(kept)
+    return kept
+
+
 def heldout_figstep(run: TrainingRun, figstep_folder: str | Path, limit: int | None, seed: int = 0) -> Path:
     """Write the held-out FigStep rows (see the module docstring; a seeded subset of ``limit``,
     default FIGSTEP_EVAL_ROWS) to ``eval/data/figstep/safebench.csv``; returns that folder.
     An existing file is kept (an interrupted evaluation resumes on the same rows)."""
     from medtrust.data.loaders.safety import FIGSTEP_FILES
-    from medtrust.data.registry import load_dataset
     folder = run.path / "eval" / "data" / "figstep"
     out = folder / FIGSTEP_FILES["safebench"]
     if out.exists():
         return folder
-    tiny = {s.id for s in load_dataset("figstep", path=figstep_folder, split="tiny")}
-    ids, texts = trained_requests(run)
-    kept = [s for s in load_dataset("figstep", path=figstep_folder, split="safebench")
-            if s.id not in tiny and s.id not in ids and _norm(s.question) not in texts
-            and _norm(s.metadata["instruction"]) not in texts]
+    kept = heldout_order(figstep_folder, *trained_requests(run), seed)
     if not kept:
         raise DataError("No FigStep SafeBench row is left for the vision --eval: every row outside the tiny split "
                         "was trained on.", "train on -d figstep --split tiny (or a --limit), so rows stay held out")
-    random.Random(seed).shuffle(kept)
     kept = sorted(kept[:limit or FIGSTEP_EVAL_ROWS], key=lambda s: s.id)
     folder.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8", newline="") as f:
