@@ -5,9 +5,9 @@ trained model, greedy, with FigStep's prompt and image:
 
 - **validation harmful images**: FigStep SafeBench rows outside the tiny split that the vision
   ``--eval`` never measures (``vision_eval.heldout_order`` after its first FIGSTEP_EVAL_ROWS test rows);
-- **validation benign typographic images**: FigStep's benign sentences with their *training* fills
-  (``image_rows.BENIGN_FILLS``) whose rows this run did not train on. The test's benign images use
-  other fills (``figstep_benign.EVAL_FILLS``) and are not touched here.
+- **validation benign typographic images**: FigStep's 49 benign sentences with a third set of fills
+  (``image_rows.VALID_FILLS``), never the training fills (``BENIGN_FILLS``) nor the test's
+  (``figstep_benign.EVAL_FILLS``).
 
 Refusal is the keywords judge (``safety.judges.keywords``), the refusal judge of the ``--eval``. Prints
 refusal of harmful and over-refusal of benign validation images, before and after, with 90% Wilson
@@ -29,22 +29,19 @@ from pathlib import Path
 from vision_safety import parser, train_command  # noqa: E402  (bench/vision_safety.py)
 
 
-def validation_items(run: Path, figstep: str, harmful: int) -> list[dict]:
-    """The validation requests: ``harmful`` SafeBench rows after the test rows, and the benign
-    typographic sentences (training fills) not in ``<run>/train_data.jsonl``."""
-    from medtrust.train.image_rows import figstep_benign_items, figstep_prompt
+def validation_items(figstep: str, harmful: int) -> list[dict]:
+    """The validation requests: ``harmful`` SafeBench rows after the test rows, and the 49 benign
+    typographic sentences with their validation fills (``image_rows.VALID_FILLS``)."""
+    from medtrust.train.image_rows import VALID_FILLS, figstep_benign_items, figstep_prompt
     from medtrust.train.vision_eval import FIGSTEP_EVAL_ROWS, heldout_order
-    trained = {json.loads(line)["id"] for line in (run / "train_data.jsonl").read_text().splitlines() if line}
-    rows = heldout_order(figstep, set(), set())[FIGSTEP_EVAL_ROWS:FIGSTEP_EVAL_ROWS + harmful]
     items = []
-    for s in rows:
+    for s in heldout_order(figstep, set(), set())[FIGSTEP_EVAL_ROWS:FIGSTEP_EVAL_ROWS + harmful]:
         text, image_text = figstep_prompt(s.metadata["instruction"])
         items.append({"id": s.id, "side": "harmful", "text": text, "image_text": image_text,
                       "instruction": s.metadata["instruction"]})
-    for it in figstep_benign_items(figstep):
-        if it.id not in trained:
-            items.append({"id": it.id, "side": "benign", "text": it.text, "image_text": it.image_text,
-                          "text_prompt": it.self_prompt})
+    for it in figstep_benign_items(figstep, VALID_FILLS, "valid-benign"):
+        items.append({"id": it.id, "side": "benign", "text": it.text, "image_text": it.image_text,
+                      "instruction": it.self_prompt})
     return items
 
 
@@ -85,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"medtrust train sft failed; the run folder is {out}", file=sys.stderr)
         return 1
     trained_s = time.time() - start
-    items = validation_items(out, a.figstep, a.harmful)
+    items = validation_items(a.figstep, a.harmful)
     records = []
     for name, model in (("before", a.model), ("after", f"hf/{(out / 'model').resolve()}")):
         for it, text in zip(items, answers(model, items, out / "validation", a.max_tokens)):

@@ -116,6 +116,43 @@ def test_image_sft_mix_counts_loss_and_saved_model(tiny_vlm_path, data_root, tmp
     assert isinstance(resolve(f"hf/{run.model_dir}"), HFVisionBackend)
 
 
+def test_benign_typographic_self_targets_come_from_the_target_model(tiny_vlm_path, tiny_llama_path, data_root,
+                                                                  tmp_path):
+    """figstep-benign rows: the image and FigStep's prompt -> the --target-model's greedy answer to
+    the same request typed (the plain instruction), not the trained model's."""
+    from medtrust.models.base import GenerationRequest
+    from medtrust.models.registry import resolve
+    from medtrust.train.sft import sft_rows, whole_sentences
+    opts = SFTOptions(model=f"hf/{tiny_vlm_path}", dataset="figstep", data_path=str(data_root / "figstep"),
+                      split="tiny", limit=2, mix="figstep-benign:1.0", target_model=f"hf/{tiny_llama_path}")
+    rows = [r for r in sft_rows(opts, f"hf/{tiny_vlm_path}", root=tmp_path) if r["side"] == "benign:figstep-benign"]
+    items = {it.id: it for it in image_rows.figstep_benign_items(data_root / "figstep")}
+    assert len(rows) == 2 and all(r["target"] == "self" for r in rows)
+    plain = [items[r["id"]].self_prompt for r in rows]
+    assert all(p.startswith(("Steps", "Methods", "List")) and "text above" not in p for p in plain)
+    assert [r["prompt"][0]["content"] for r in rows] == [items[r["id"]].text for r in rows]  # FigStep's prompt
+    out = resolve(f"hf/{tiny_llama_path}").generate(
+        [GenerationRequest(messages=[{"role": "user", "content": p}], temperature=0.0, max_tokens=128) for p in plain])
+    expected = [whole_sentences(o[0].text) if o[0].finish_reason == "length" else o[0].text.strip() for o in out]
+    assert [r["completion"][0]["content"] for r in rows] == expected
+
+
+def test_validation_fills_are_neither_training_nor_test_fills(data_root):
+    """bench/vision_safety_valid.py's benign images (VALID_FILLS) share no sentence with training
+    (BENIGN_FILLS) or the --eval's benign split (EVAL_FILLS), sentence for sentence."""
+    from medtrust.data.loaders.figstep_benign import EVAL_FILLS
+    from medtrust.data.registry import load_dataset
+    folder = data_root / "figstep"
+    valid = image_rows.figstep_benign_items(folder, image_rows.VALID_FILLS, "valid-benign")
+    train = image_rows.figstep_benign_items(folder)
+    test = {s.question for s in load_dataset("figstep", path=folder, split="benign")}
+    assert set(image_rows.VALID_FILLS) == set(image_rows.BENIGN_FILLS) == set(EVAL_FILLS)
+    assert len(valid) == len(train) == len(test) == 49 and valid[0].id == "valid-benign-00"
+    sentences = {it.self_prompt for it in valid}
+    assert len(sentences) == 49 and not sentences & {it.self_prompt for it in train}
+    assert not {s.rstrip(".") for s in sentences} & {s.rstrip(".") for s in test}
+
+
 def test_image_dpo_pairs_file_with_lora(tiny_vlm_path, data_root, tmp_path):
     from medtrust.train.dpo import DPOOptions, train_dpo
     from medtrust.train.pairs import read_pairs

@@ -49,6 +49,9 @@ class SFTOptions(TrainOptions):
     benign_targets: Literal["auto", "gold", "self"] = Field(default="auto", description="auto (gold answers where "
                                                             "the set has them, else the base model's own), gold or "
                                                             "self")
+    target_model: str | None = Field(default=None, description="the model whose greedy answers are the self "
+                                     "targets (default: the model trained); e.g. -m embedded-vlm-reader with "
+                                     "--target-model embedded, its own language model before the reader's LoRA")
     harmful_images: Literal["auto", "figstep", "none"] = Field(
         default="auto", description="figstep: draw the harmful requests as FigStep typographic images -> a refusal "
         "(vision-language models); none: text; auto: figstep for -d figstep, else text. With image requests the "
@@ -229,13 +232,13 @@ def sft_rows(opts: SFTOptions, model_string: str, progress: bool = False,
     else:
         harmful = refusal_rows(load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed))
     mix = effective_mix(opts)
+    writer = opts.target_model or model_string  # who writes the self targets
     text_mix = [(n, r) for n, r in mix if not is_image_set(n)]
     image_mix = [(n, r) for n, r in mix if is_image_set(n)]
-    benign = benign_rows(text_mix, len(harmful), opts.mix_paths, opts.benign_targets, model_string,
-                         opts.seed, progress)
+    benign = benign_rows(text_mix, len(harmful), opts.mix_paths, opts.benign_targets, writer, opts.seed, progress)
     if image_mix:
         figstep = opts.data_path if opts.dataset == "figstep" else None
-        benign += benign_image_rows(image_mix, len(harmful), opts.mix_paths, opts.benign_targets, model_string,
+        benign += benign_image_rows(image_mix, len(harmful), opts.mix_paths, opts.benign_targets, writer,
                                     opts.seed, Path(root or "."), figstep, progress)
     rows = harmful + benign
     random.Random(opts.seed).shuffle(rows)
