@@ -61,6 +61,23 @@ def test_image_sft_batch_holds_image_tokens_and_masks_the_prompt(vlm, data_root,
     assert math.isfinite(loss) and loss > 0
 
 
+def test_row_lengths_match_the_trainer_batch_and_a_cut_is_warned(vlm, data_root, tmp_path):
+    """row_lengths counts what TRL's collator builds: prompt tokens (image tokens included) and
+    completion tokens; cut_warning names the rows a small --max-length cuts and the length needed."""
+    from medtrust.train.image_rows import cut_warning, row_lengths
+    from medtrust.train.sft import sft_trainer
+    rows = figstep_rows(data_root, tmp_path)
+    lengths = row_lengths(vlm.processor, rows, tmp_path)
+    trainer = sft_trainer(vlm, rows, trl_args("sft", tmp_path), tmp_path)
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["attention_mask"].sum(1).tolist() == [p + c for p, c in lengths]
+    assert (batch["labels"] != -100).sum(1).tolist() == [c for _, c in lengths]
+    need = max(p + c for p, c in lengths)
+    assert cut_warning(lengths, need) is None
+    warning = cut_warning(lengths, need - 1)
+    assert f"rows lose completion tokens to --max-length {need - 1}" in warning and f"to {need} or more" in warning
+
+
 def image_pairs(data_root, root):
     rows = figstep_rows(data_root, root)
     return [{"prompt": r["prompt"][0]["content"], "chosen": REFUSE, "rejected": COMPLY,

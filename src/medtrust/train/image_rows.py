@@ -276,3 +276,41 @@ def trl_dataset(rows: list[dict], columns: tuple[str, ...], images: bool = False
     data: dict[str, list] = {c: [r[c] for r in rows] for c in columns}
     data["images"] = [[str(Path(root or ".") / p) for p in r.get("images", [])] for r in rows]
     return Dataset.from_dict(data, features=Features({**{c: turns for c in columns}, "images": List(Image())}))
+
+
+def row_lengths(processor, rows: list[dict], root: Path) -> list[tuple[int, int]]:
+    """``(prompt tokens, completion tokens)`` of each row as the vision-language model's processor
+    counts them: the chat template, the image tokens the processor expands and the request come
+    before the completion, so a small ``--max-length`` can leave no room for it."""
+    from PIL import Image
+    out = []
+    for r in rows:
+        parts = [{"type": "image"} for _ in r.get("images", [])]
+        turns = [{"role": t["role"], "content": [*parts, {"type": "text", "text": t["content"]}] if parts and i == 0
+                  else t["content"]} for i, t in enumerate(r["prompt"])]
+        answer = [{"role": "assistant", "content": r["completion"][0]["content"]}]
+        images = [Image.open(Path(root) / p).convert("RGB") for p in r.get("images", [])] or None
+        prompt, whole = (processor(text=processor.apply_chat_template(chat, add_generation_prompt=not done,
+                                                                      tokenize=False),
+                                   images=images, return_tensors="pt")["input_ids"].shape[1]
+                         for chat, done in ((turns, False), (turns + answer, True)))
+        out.append((prompt, whole - prompt))
+    return out
+
+
+def cut_warning(lengths: list[tuple[int, int]], max_length: int) -> str | None:
+    """A warning when rows lose completion tokens to ``max_length`` (None when every row fits).
+
+    >>> print(cut_warning([(251, 43), (100, 20)], 256))
+    medtrust: warning: 1 of 2 training rows lose completion tokens to --max-length 256 (the longest needs 294 \
+tokens; the prompt alone takes up to 251, image tokens included), so they teach only the first tokens of their \
+answers. Raise --max-length to 294 or more.
+    """
+    cut = [p + c for p, c in lengths if p + c > max_length]
+    if not cut:
+        return None
+    need = max(p + c for p, c in lengths)
+    return (f"medtrust: warning: {len(cut)} of {len(lengths)} training rows lose completion tokens to --max-length "
+            f"{max_length} (the longest needs {need} tokens; the prompt alone takes up to "
+            f"{max(p for p, _ in lengths)}, image tokens included), so they teach only the first tokens of their "
+            f"answers. Raise --max-length to {need} or more.")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -297,6 +298,12 @@ def train_sft(opts: SFTOptions, resume: str | None = None, progress: bool = True
                            lora_targets=opts.lora_targets, dtype=opts.dtype, device=opts.device)
     lr = opts.lr or (2e-4 if opts.lora else 2e-5)
     args = SFTConfig(**trainer_kwargs(opts, run, lr, progress), completion_only_loss=True)
+    if tm.processor is not None:
+        from medtrust.train.image_rows import cut_warning, row_lengths
+        lengths = row_lengths(tm.processor, rows, run.path)
+        run.write_json("row_lengths.json", {"max_length": opts.max_length, "prompt_completion": lengths})
+        if warning := cut_warning(lengths, opts.max_length):
+            print(warning, file=sys.stderr, flush=True)
     trainer = sft_trainer(tm, rows, args, run.path, callbacks(opts, run))
     if len(trainer.train_dataset) == 0:
         raise DataError(f"No training row keeps any completion token within --max-length {opts.max_length} "
