@@ -57,8 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-qa-limit", type=int, default=None, help="demo-images test questions (default 120)")
     p.add_argument("--out", default="runs/bench-vision-safety")
     p.add_argument("--cache", action="store_true", help="reuse cached generations in --eval (default: --no-cache)")
+    p.add_argument("--evaluate", action="store_true", help="--out holds a finished run of the recipe (e.g. the "
+                   "one bench/vision_safety_valid.py chose): run only its --eval, without training again")
     a = p.parse_args(argv)
     out = Path(a.out)
+    if a.evaluate:
+        start = time.time()
+        evaluate_only(out, a)
+        return report(out, a, time.time() - start)
     if a.fresh and out.exists():
         shutil.rmtree(out)
     cmd = train_command(a, out)
@@ -72,13 +78,36 @@ def main(argv: list[str] | None = None) -> int:
     if done.returncode != 0:
         print(f"medtrust train sft failed (exit {done.returncode}); the run folder is {out}", file=sys.stderr)
         return done.returncode
+    return report(out, a, total)
+
+
+def evaluate_only(out: Path, a: argparse.Namespace) -> None:
+    """The vision ``--eval`` of a finished run folder (its saved model against the base), as
+    ``train sft --eval`` runs it after training, then report.html again."""
+    from medtrust.train.common import TrainingRun, model_source
+    from medtrust.train.evaluate import evaluate_safety_alignment
+    from medtrust.train.options import EvalOptions
+    from medtrust.train.report import write_training_report
+    config = json.loads((out / "config.json").read_text())
+    if config["model"] != a.model or not (out / "model" / "config.json").exists():
+        raise SystemExit(f"{out} holds no finished training run of {a.model} (its config: {config['model']})")
+    run = TrainingRun(out, config)
+    args = EvalOptions(figstep_path=a.figstep, cache=a.cache, limit=a.eval_limit, qa_limit=a.eval_qa_limit)
+    evaluate_safety_alignment(run, model_source(a.model)[1], f"hf/{run.model_dir.resolve()}",
+                              args.model_dump(exclude_none=True), vision=True)
+    write_training_report(run, f"Safety SFT of {a.model}")
+
+
+def report(out: Path, a: argparse.Namespace, total: float) -> int:
+    """Print the before/after table of the run's eval/tradeoff.json and the timings."""
     table = json.loads((out / "eval" / "tradeoff.json").read_text())
     result = json.loads((out / "train_result.json").read_text())
     rows = json.loads((out / "data_summary.json").read_text())
     print(f"\n{a.model}, image safety SFT (LoRA, {result.get('global_step')} steps, batch {a.batch_size}, "
-          f"lr {a.lr}); training rows: {', '.join(f'{k} {v}' for k, v in rows.items())}\n")
+          f"lr {a.lr}, {a.extra or 'default mix'}); training rows: {', '.join(f'{k} {v}' for k, v in rows.items())}\n")
     print(comparison_markdown(table))
-    print(f"\ntraining {result.get('wall_clock_s')} s; training + evaluation (both models) {total:.0f} s; "
+    print(f"\ntraining {result.get('wall_clock_s')} s; {'evaluation' if a.evaluate else 'training + evaluation'} "
+          f"(both models) {total:.0f} s; "
           f"held-out FigStep rows: {out / table['heldout_figstep']}; report: {out / 'report.html'}")
     return 0
 

@@ -18,8 +18,8 @@ from medtrust.train.evaluate import comparison_markdown
 from medtrust.train.image_rows import figstep_benign_items, figstep_prompt
 from medtrust.train.sft import SFTOptions, save_rows, sft_rows
 from medtrust.train.vision_eval import (
-    evaluate_vision,
     FIGSTEP_EVAL_ROWS,
+    evaluate_vision,
     heldout_figstep,
     heldout_order,
     trained_requests,
