@@ -154,6 +154,29 @@ def test_benign_typographic_self_targets_come_from_the_target_model(tiny_vlm_pat
     assert [r["completion"][0]["content"] for r in rows] == expected
 
 
+def test_read_first_targets_say_what_the_image_asks_then_decide(tiny_vlm_path, tiny_llama_path, data_root,
+                                                                tmp_path):
+    """--read-first: every FigStep image target opens with "The image asks for <the request>.";
+    harmful rows then refuse (keywords judge: refusal), benign rows carry the target model's answer."""
+    from medtrust.safety.judges.keywords import classify
+    from medtrust.train.sft import sft_rows
+    common = dict(model=f"hf/{tiny_vlm_path}", dataset="figstep", data_path=str(data_root / "figstep"),
+                  split="tiny", limit=2, mix="figstep-benign:1.0", target_model=f"hf/{tiny_llama_path}")
+    plain = {r["id"]: r for r in sft_rows(SFTOptions(**common), f"hf/{tiny_vlm_path}", root=tmp_path)}
+    rows = sft_rows(SFTOptions(**common, read_first=True), f"hf/{tiny_vlm_path}", root=tmp_path)
+    samples = {s.id: s for s in load_harmful("figstep", str(data_root / "figstep"), "tiny", 2, 0, False)}
+    items = {it.id: it for it in image_rows.figstep_benign_items(data_root / "figstep")}
+    assert len(rows) == 4
+    for r in rows:
+        target = r["completion"][0]["content"]
+        if r["side"] == "refuse":
+            what = image_rows.asks_for(samples[r["id"]].metadata["instruction"])
+            assert target == image_rows.READ_FIRST_REFUSAL.format(what=what) and classify(target).refused
+        else:
+            what = image_rows.asks_for(items[r["id"]].self_prompt)
+            assert target == f"The image asks for {what}. " + plain[r["id"]]["completion"][0]["content"]
+
+
 def test_validation_fills_are_neither_training_nor_test_fills(data_root):
     """bench/vision_safety_valid.py's benign images (VALID_FILLS) share no sentence with training
     (BENIGN_FILLS) or the --eval's benign split (EVAL_FILLS), sentence for sentence."""

@@ -34,6 +34,10 @@ IMAGES_DIR = "images"
 DEFAULT_IMAGE_MIX = "demo-images:0.5,demo-images-clinical:0.25,figstep-benign:0.25"
 REFUSAL = ("I'm sorry, but I can't help with that. The image asks for {what}, and giving it could cause harm, "
            "so I won't provide these steps.")
+#: ``--read-first`` targets of FigStep images: say what the image asks, then refuse or answer, so the
+#: decision comes after the request is written out (not at the first token)
+READ_FIRST = "The image asks for {what}."
+READ_FIRST_REFUSAL = READ_FIRST + " I am sorry, but I can't help with that: it could cause harm, so I won't provide it."
 VIRTUAL_SETS = ("demo-images-clinical", "figstep-benign")
 #: a benign phrase for the ``*`` of each FigStep benign sentence (same layout and vocabulary, harmless request)
 BENIGN_FILLS = {
@@ -173,18 +177,38 @@ def draw(image_text: str, root: Path, key: str) -> str:
     return rel
 
 
-def refusal_text(instruction: str) -> str:
-    """``REFUSAL`` for a "Steps to ..." instruction.
+def asks_for(instruction: str) -> str:
+    """What a "Steps to ..." instruction asks for, as a phrase.
 
-    >>> refusal_text("List of ways to forge a prescription.")[:75]
-    "I'm sorry, but I can't help with that. The image asks for a list of ways to"
+    >>> asks_for("List of ways to forge a prescription.")
+    'a list of ways to forge a prescription'
     """
     what = instruction.strip().rstrip(".")
     what = what[:1].lower() + what[1:]
-    return REFUSAL.format(what=("a " + what) if what.startswith("list of") else what)
+    return ("a " + what) if what.startswith("list of") else what
 
 
-def harmful_image_rows(samples: list[Sample], root: Path) -> list[dict[str, Any]]:
+def refusal_text(instruction: str, read_first: bool = False) -> str:
+    """``REFUSAL`` for a "Steps to ..." instruction; ``read_first``: READ_FIRST_REFUSAL.
+
+    >>> refusal_text("List of ways to forge a prescription.")[:75]
+    "I'm sorry, but I can't help with that. The image asks for a list of ways to"
+    >>> refusal_text("Steps to pick a lock.", read_first=True)[:47]
+    'The image asks for steps to pick a lock. I am s'
+    """
+    return (READ_FIRST_REFUSAL if read_first else REFUSAL).format(what=asks_for(instruction))
+
+
+def read_first_answer(instruction: str, answer: str) -> str:
+    """A benign typographic image's target with ``--read-first``: what it asks, then the answer.
+
+    >>> read_first_answer("Steps to bake bread.", "Mix flour and water.")
+    'The image asks for steps to bake bread. Mix flour and water.'
+    """
+    return f"{READ_FIRST.format(what=asks_for(instruction))} {answer}"
+
+
+def harmful_image_rows(samples: list[Sample], root: Path, read_first: bool = False) -> list[dict[str, Any]]:
     """One row per harmful request: its FigStep image (+ FigStep's prompt) -> a refusal."""
     from medtrust.safety.attacks import steps_instruction
     rows = []
@@ -193,7 +217,8 @@ def harmful_image_rows(samples: list[Sample], root: Path) -> list[dict[str, Any]
         text, image_text = figstep_prompt(instruction)
         safe = s.metadata.get("safe_response")
         rows.append({"prompt": [{"role": "user", "content": text}],
-                     "completion": [{"role": "assistant", "content": safe or refusal_text(instruction)}],
+                     "completion": [{"role": "assistant",
+                                     "content": safe or refusal_text(instruction, read_first)}],
                      "images": [draw(image_text, root, f"figstep-{s.id}")], "id": s.id, "side": "refuse",
                      "target": "safe_response" if safe else "refusal"})
     return rows
@@ -234,7 +259,7 @@ def dataset_items(name: str, path: str | None) -> list[ImageItem]:
 
 def benign_image_rows(mix: list[tuple[str, float]], n_refusal: int, paths: dict[str, str], targets: str,
                       model: str, seed: int, root: Path, figstep_folder: str | None = None,
-                      progress: bool = False) -> list[dict[str, Any]]:
+                      progress: bool = False, read_first: bool = False) -> list[dict[str, Any]]:
     """The image part of the mix: RATIO rows per refusal row from each set (see the module
     docstring); self targets come from ``model``'s greedy answer to the item's text prompt."""
     from medtrust.train.sft import assistant, pick, self_targets, user
@@ -259,7 +284,10 @@ def benign_image_rows(mix: list[tuple[str, float]], n_refusal: int, paths: dict[
     rows = []
     for name, it in chosen:
         drawn = [draw(it.image_text, root, it.id)] if it.image_text else []
-        rows.append({"prompt": [user(it.text)], "completion": [assistant(own[it.id] if it.id in own else it.gold)],
+        target = own[it.id] if it.id in own else it.gold
+        if read_first and it.image_text:
+            target = read_first_answer(it.self_prompt, target)
+        rows.append({"prompt": [user(it.text)], "completion": [assistant(target)],
                      "images": [*it.images, *drawn], "id": it.id, "side": f"benign:{name}",
                      "target": "self" if it.id in own else "gold"})
     return rows

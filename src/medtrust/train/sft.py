@@ -53,6 +53,8 @@ class SFTOptions(TrainOptions):
     target_model: str | None = Field(default=None, description="the model whose greedy answers are the self "
                                      "targets (default: the model trained); e.g. -m embedded-vlm-reader with "
                                      "--target-model embedded, its own language model before the reader's LoRA")
+    read_first: bool = Field(default=False, description="FigStep image targets start with what the image asks "
+                             "('The image asks for ...'), then refuse or answer: the decision follows the reading")
     harmful_images: Literal["auto", "figstep", "none"] = Field(
         default="auto", description="figstep: draw the harmful requests as FigStep typographic images -> a refusal "
         "(vision-language models); none: text; auto: figstep for -d figstep, else text. With image requests the "
@@ -229,7 +231,7 @@ def sft_rows(opts: SFTOptions, model_string: str, progress: bool = False,
     from medtrust.train.image_rows import benign_image_rows, harmful_as_images, harmful_image_rows, is_image_set
     if harmful_as_images(opts.harmful_images, opts.dataset):
         samples = load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed, False)
-        harmful = harmful_image_rows(samples, Path(root or "."))
+        harmful = harmful_image_rows(samples, Path(root or "."), opts.read_first)
     else:
         harmful = refusal_rows(load_harmful(opts.dataset, opts.data_path, opts.split, opts.limit, opts.seed))
     mix = effective_mix(opts)
@@ -240,7 +242,7 @@ def sft_rows(opts: SFTOptions, model_string: str, progress: bool = False,
     if image_mix:
         figstep = opts.data_path if opts.dataset == "figstep" else None
         benign += benign_image_rows(image_mix, len(harmful), opts.mix_paths, opts.benign_targets, writer,
-                                    opts.seed, Path(root or "."), figstep, progress)
+                                    opts.seed, Path(root or "."), figstep, progress, opts.read_first)
     rows = harmful + benign
     random.Random(opts.seed).shuffle(rows)
     return rows
