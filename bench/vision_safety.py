@@ -9,6 +9,8 @@ before/after table as Markdown and the timings; the run folder's report.html has
 
     nice -n 19 .venv/bin/python bench/vision_safety.py --limit 2 --max-steps 1 --eval-limit 2 --eval-qa-limit 2
     nice -n 19 .venv/bin/python bench/vision_safety.py            # the recipe: 50 rows, 60 steps, full eval
+    # the test measurement of a recipe bench/vision_safety_valid.py trained and validated (no retraining)
+    nice -n 19 .venv/bin/python bench/vision_safety.py --model embedded-vlm-reader --out /tmp/vs-d --evaluate
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ Refusal is the keywords judge (``safety.judges.keywords``), the refusal judge of
 refusal of harmful and over-refusal of benign validation images, before and after, with 90% Wilson
 intervals; every answer goes to ``<out>/validation.jsonl``.
 
-    nice -n 19 .venv/bin/python bench/vision_safety_valid.py --model embedded-vlm-reader --out /tmp/vs-a \\
-        --extra "--mix demo-images:0.5,demo-images-clinical:0.25,figstep-benign:0.5"
+    # recipe D of bench/RESULTS.md (80 steps, ~19 min on 2 cores)
+    nice -n 19 .venv/bin/python bench/vision_safety_valid.py --model embedded-vlm-reader --out /tmp/vs-d \\
+        --max-steps 80 --extra "--mix demo-images:0.5,demo-images-clinical:0.25,figstep-benign:1.0 \\
+        --target-model embedded --max-length 512 --read-first"
 """
 
 from __future__ import annotations
