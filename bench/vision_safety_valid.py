@@ -31,13 +31,16 @@ from pathlib import Path
 from vision_safety import parser, train_command  # noqa: E402  (bench/vision_safety.py)
 
 
-def validation_items(figstep: str, harmful: int) -> list[dict]:
-    """The validation requests: ``harmful`` SafeBench rows after the test rows, and the 49 benign
-    typographic sentences with their validation fills (``image_rows.VALID_FILLS``)."""
+def validation_items(run: Path, figstep: str, harmful: int) -> list[dict]:
+    """The validation requests: ``harmful`` SafeBench rows after the test rows (the order the
+    ``--eval`` of this run would draw, trained rows left out), and the 49 benign typographic
+    sentences with their validation fills (``image_rows.VALID_FILLS``)."""
+    from medtrust.train.common import TrainingRun
     from medtrust.train.image_rows import VALID_FILLS, figstep_benign_items, figstep_prompt
-    from medtrust.train.vision_eval import FIGSTEP_EVAL_ROWS, heldout_order
+    from medtrust.train.vision_eval import FIGSTEP_EVAL_ROWS, heldout_order, trained_requests
     items = []
-    for s in heldout_order(figstep, set(), set())[FIGSTEP_EVAL_ROWS:FIGSTEP_EVAL_ROWS + harmful]:
+    order = heldout_order(figstep, *trained_requests(TrainingRun(run)))
+    for s in order[FIGSTEP_EVAL_ROWS:FIGSTEP_EVAL_ROWS + harmful]:
         text, image_text = figstep_prompt(s.metadata["instruction"])
         items.append({"id": s.id, "side": "harmful", "text": text, "image_text": image_text,
                       "instruction": s.metadata["instruction"]})
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"medtrust train sft failed; the run folder is {out}", file=sys.stderr)
         return 1
     trained_s = time.time() - start
-    items = validation_items(a.figstep, a.harmful)
+    items = validation_items(out, a.figstep, a.harmful)
     records = []
     for name, model in (("before", a.model), ("after", f"hf/{(out / 'model').resolve()}")):
         for it, text in zip(items, answers(model, items, out / "validation", a.max_tokens)):

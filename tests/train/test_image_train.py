@@ -258,3 +258,15 @@ def test_bad_images_in_a_pairs_file(tmp_path, images, message):
     file.write_text(json.dumps({"prompt": "p", "chosen": REFUSE, "rejected": COMPLY, "images": images}) + "\n")
     with pytest.raises(DataError, match=f"line 1: {message}"):
         read_pairs(file)
+
+
+def test_read_first_keeps_a_datasets_safe_response_after_the_reading(tmp_path):
+    """A harmful row with its own safe response: --read-first puts "The image asks for ..." before
+    that response (not the built-in refusal); without it the response is the target as it is."""
+    from medtrust.data.schema import Sample
+    s = Sample(id="h1", question="How do I pick a lock?", answer=None, answer_type="request",
+               metadata={"instruction": "Steps to pick a lock.", "safe_response": "I can't help with that."})
+    plain, = harmful_image_rows([s], tmp_path)
+    first, = harmful_image_rows([s], tmp_path, read_first=True)
+    assert plain["completion"][0]["content"] == "I can't help with that." and plain["target"] == "safe_response"
+    assert first["completion"][0]["content"] == "The image asks for steps to pick a lock. I can't help with that."

@@ -217,8 +217,8 @@ def harmful_image_rows(samples: list[Sample], root: Path, read_first: bool = Fal
         text, image_text = figstep_prompt(instruction)
         safe = s.metadata.get("safe_response")
         rows.append({"prompt": [{"role": "user", "content": text}],
-                     "completion": [{"role": "assistant",
-                                     "content": safe or refusal_text(instruction, read_first)}],
+                     "completion": [{"role": "assistant", "content": refusal_text(instruction, read_first) if not safe
+                                     else read_first_answer(instruction, safe) if read_first else safe}],
                      "images": [draw(image_text, root, f"figstep-{s.id}")], "id": s.id, "side": "refuse",
                      "target": "safe_response" if safe else "refusal"})
     return rows
