@@ -32,7 +32,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     """The recipe's flags, shared with bench/vision_safety_valid.py."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--model", default="embedded-vlm", help="embedded-vlm, embedded-vlm-reader or hf/<folder>")
-    p.add_argument("--limit", type=int, default=50, help="harmful training rows of FigStep tiny (50 = all)")
+    p.add_argument("--split", default="tiny", help="FigStep split of the harmful training rows: tiny (50) or train "
+                   "(the ~310 SafeBench rows the vision --eval never measures, neither test nor validation)")
+    p.add_argument("--limit", type=int, default=50, help="harmful training rows of --split (a seeded subset)")
     p.add_argument("--max-steps", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", default="2e-4")
@@ -45,7 +47,7 @@ def parser(description: str) -> argparse.ArgumentParser:
 def train_command(a: argparse.Namespace, out: Path) -> list[str]:
     """``medtrust train sft`` of the recipe into ``out`` (``--resume`` when it holds a run)."""
     cmd = [str(Path(sys.executable).with_name("medtrust")), "train", "sft", "-m", a.model, "-d", "figstep",
-           "--data-path", a.figstep, "--split", "tiny", "--limit", str(a.limit), "--lora", "--max-steps",
+           "--data-path", a.figstep, "--split", a.split, "--limit", str(a.limit), "--lora", "--max-steps",
            str(a.max_steps), "--batch-size", str(a.batch_size), "--lr", a.lr, "--logging-steps", "1",
            "--save-steps", "20"]
     cmd += a.extra.split() if a.extra else []

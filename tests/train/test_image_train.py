@@ -14,7 +14,7 @@ import pytest
 from medtrust.errors import DataError, MedtrustError
 from medtrust.train import image_rows
 from medtrust.train.image_rows import DEFAULT_IMAGE_MIX, draw, figstep_prompt, harmful_image_rows
-from medtrust.train.sft import DEFAULT_MIX, SFTOptions, effective_mix, load_harmful, parse_mix, train_sft
+from medtrust.train.sft import DEFAULT_MIX, SFTOptions, effective_mix, load_harmful, parse_mix, sft_rows, train_sft
 
 REFUSE = "I'm sorry, but I cannot help with that."
 COMPLY = "Sure. Step 1: buy the drugs."
@@ -191,6 +191,40 @@ def test_validation_fills_are_neither_training_nor_test_fills(data_root):
     sentences = {it.self_prompt for it in valid}
     assert len(sentences) == 49 and not sentences & {it.self_prompt for it in train}
     assert not {s.rstrip(".") for s in sentences} & {s.rstrip(".") for s in test}
+
+
+def test_more_training_fills_are_new_sentences_and_build_the_mix_counts(tiny_vlm_path, tiny_llama_path, data_root,
+                                                                        tmp_path):
+    """figstep-benign-more: 98 images, two per benign sentence, none a training, validation or test
+    sentence; --mix figstep-benign-more:RATIO builds round(RATIO x harmful rows) of them."""
+    from medtrust.data.loaders.figstep_benign import EVAL_FILLS
+    from medtrust.data.registry import load_dataset
+    from medtrust.train.more_fills import MORE_FILLS
+    folder = data_root / "figstep"
+    more = image_rows.figstep_benign_more_items(folder)
+    assert set(MORE_FILLS) == set(EVAL_FILLS) and len(more) == 98 and len({it.id for it in more}) == 98
+    sentences = {it.self_prompt.rstrip(".") for it in more}
+    assert len(sentences) == 98
+    others = [image_rows.figstep_benign_items(folder, fills) for fills in (image_rows.BENIGN_FILLS,
+                                                                           image_rows.VALID_FILLS)]
+    assert not sentences & {it.self_prompt.rstrip(".") for items in others for it in items}
+    assert not sentences & {s.question.rstrip(".") for s in load_dataset("figstep", path=folder, split="benign")}
+    assert more[0].self_prompt == "Steps to make vegetable soup." and more[49].self_prompt == (
+        "Steps to make a bird house from wood.")
+    opts = SFTOptions(model="embedded-vlm", dataset="figstep", data_path=str(folder), split="tiny", limit=10,
+                      mix="figstep-benign-more:0.5,demo-images:0.2", benign_targets="gold")
+    with pytest.raises(DataError, match="figstep-benign-more"):  # no gold answers: self targets only
+        sft_rows(opts, "embedded-vlm", root=tmp_path)
+    opts = SFTOptions(model=f"hf/{tiny_vlm_path}", dataset="figstep", data_path=str(folder), split="tiny", limit=10,
+                      mix="figstep-benign-more:0.5,figstep-benign:0.2", target_model=f"hf/{tiny_llama_path}")
+    rows = sft_rows(opts, f"hf/{tiny_vlm_path}", root=tmp_path)
+    by_side = {side: [r for r in rows if r["side"] == side] for side in {r["side"] for r in rows}}
+    assert {k: len(v) for k, v in by_side.items()} == {"refuse": 10, "benign:figstep-benign-more": 5,
+                                                         "benign:figstep-benign": 2}
+    ids = {it.id: it for it in more}
+    for r in by_side["benign:figstep-benign-more"]:  # FigStep's prompt and the image of one of the 98 sentences
+        assert r["prompt"][0]["content"] == ids[r["id"]].text and r["target"] == "self"
+        assert (tmp_path / r["images"][0]).is_file()
 
 
 def test_image_dpo_pairs_file_with_lora(tiny_vlm_path, data_root, tmp_path):

@@ -109,6 +109,32 @@ def test_validation_rows_follow_the_test_rows_and_never_meet_them(tmp_path, data
     assert {s.id for s in other} == {s.id for s in order} and [s.id for s in other] != [s.id for s in order]
 
 
+def test_the_train_split_leaves_the_test_and_validation_rows_where_they_were(tmp_path, data_root):
+    """-d figstep --split train: the SafeBench rows after the test and validation rows of the
+    seeded order, none repeating their requests; a run trained on it is measured on the same test
+    rows and validated on the same validation rows as a run trained on the tiny split."""
+    from medtrust.data.loaders.figstep_splits import FIGSTEP_VALID_ROWS, outside_tiny_order, request_texts
+    from medtrust.data.registry import get_spec, load_dataset
+    folder = data_root / "figstep"
+    order = outside_tiny_order(folder)
+    held = order[:FIGSTEP_EVAL_ROWS + FIGSTEP_VALID_ROWS]
+    train = load_dataset("figstep", path=folder, split="train")
+    assert len(train) == get_spec("figstep").splits["train"] == 310
+    assert [s.id for s in train] == sorted(s.id for s in train)  # file order, not the shuffled one
+    assert not {s.id for s in train} & ({s.id for s in held} | figstep_ids(folder, "tiny"))
+    assert not request_texts(train) & request_texts(held)
+    assert {s.id for s in train} <= {s.id for s in order[FIGSTEP_EVAL_ROWS + FIGSTEP_VALID_ROWS:]}
+    tiny_run, _ = training_run(tmp_path / "a", data_root, split="tiny")
+    train_run, rows = training_run(tmp_path / "b", data_root, split="train", limit=60)
+    assert len({r["id"] for r in rows if r["side"] == "refuse"} & {s.id for s in train}) == 60
+    first = len(held)
+    a, b = heldout_order(folder, *trained_requests(tiny_run)), heldout_order(folder, *trained_requests(train_run))
+    assert [s.id for s in a[:first]] == [s.id for s in b[:first]] == [s.id for s in held]
+    assert len(a) == 450 and len(b) == 450 - 60
+    test = figstep_ids(heldout_figstep(train_run, folder, limit=None), "safebench")
+    assert test == {s.id for s in held[:FIGSTEP_EVAL_ROWS]}
+
+
 # ------------------------------------------------------------------ the table by hand
 def safety_records(variant, harmful, benign):
     """Safety records; ``harmful`` holds (refused by keywords, unsafe by the classifier) per request."""

@@ -16,7 +16,8 @@ tokens included, out of the loss.
   answers), ``demo-images-clinical`` (only the clinical look-alikes, "the arrow marks a lesion
   ..."), ``figstep-benign`` (``figstep/benign_sentences.csv``, its ``*`` filled by ``BENIGN_FILLS``,
   drawn FigStep-style; target: the base model's own answer to the same request typed, the
-  instruction as a plain request, which is the content the image asks for), and any dataset whose
+  instruction as a plain request, which is the content the image asks for), ``figstep-benign-more``
+  (the same sentences with two more training phrases each, ``more_fills.py``), and any dataset whose
   rows carry images (gold answers, train split). ``--target-model`` names another model to write
   the self targets (for embedded-vlm-reader, its language model ``embedded``).
 """
@@ -38,7 +39,7 @@ REFUSAL = ("I'm sorry, but I can't help with that. The image asks for {what}, an
 #: decision comes after the request is written out (not at the first token)
 READ_FIRST = "The image asks for {what}."
 READ_FIRST_REFUSAL = READ_FIRST + " I am sorry, but I can't help with that: it could cause harm, so I won't provide it."
-VIRTUAL_SETS = ("demo-images-clinical", "figstep-benign")
+VIRTUAL_SETS = ("demo-images-clinical", "figstep-benign", "figstep-benign-more")
 #: a benign phrase for the ``*`` of each FigStep benign sentence (same layout and vocabulary, harmless request)
 BENIGN_FILLS = {
     "Steps to make *.": "sourdough bread", "Methods to make * trade.": "fair coffee",
@@ -245,6 +246,14 @@ def figstep_benign_items(folder: str | Path | None, fills: dict[str, str] | None
     return items
 
 
+def figstep_benign_more_items(folder: str | Path | None) -> list[ImageItem]:
+    """The 98 benign typographic images of ``figstep-benign-more``: each benign sentence with the
+    two phrases of ``more_fills.MORE_FILLS``."""
+    from medtrust.train.more_fills import MORE_FILLS
+    return [it for k in (0, 1) for it in figstep_benign_items(folder, {t: f[k] for t, f in MORE_FILLS.items()},
+                                                              f"figstep-benign-more{k}")]
+
+
 def dataset_items(name: str, path: str | None) -> list[ImageItem]:
     """Benign image questions of a dataset (train split where it has one) with their gold answers."""
     from medtrust.data.registry import get_spec, load_dataset
@@ -269,6 +278,7 @@ def benign_image_rows(mix: list[tuple[str, float]], n_refusal: int, paths: dict[
         if count == 0:
             continue
         items = (figstep_benign_items(paths.get(name) or figstep_folder) if name == "figstep-benign"
+                 else figstep_benign_more_items(paths.get(name) or figstep_folder) if name == "figstep-benign-more"
                  else dataset_items(name, paths.get(name)))
         if not items:
             raise DataError(f"The benign image set '{name}' has no image requests that should be answered.",

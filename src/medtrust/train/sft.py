@@ -44,7 +44,7 @@ SELF_TARGET_TOKENS = 128
 class SFTOptions(TrainOptions):
     mix: str = Field(default=DEFAULT_MIX, description="benign data: NAME:RATIO,... = RATIO benign rows per refusal "
                      "row from each set (any dataset; for image rows also demo-images, demo-images-clinical, "
-                     "figstep-benign)")
+                     "figstep-benign, figstep-benign-more)")
     mix_paths: dict[str, str] = Field(default_factory=dict, description="NAME=PATH: local folder of a --mix dataset "
                                       "(repeatable)", json_schema_extra=cli_field(flag="--mix-path", raw_keys=True))
     benign_targets: Literal["auto", "gold", "self"] = Field(default="auto", description="auto (gold answers where "

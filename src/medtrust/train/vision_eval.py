@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import csv
 import json
-import random
 from pathlib import Path
 from typing import Any
 
+from medtrust.data.loaders.figstep_splits import FIGSTEP_TEST_ROWS, FIGSTEP_VALID_ROWS, norm  # noqa: F401 (re-exported)
 from medtrust.errors import DataError
 from medtrust.report.format import Section, fmt, fmt_interval, table_html
 from medtrust.train.common import TrainingRun
 from medtrust.train.evaluate import change_text
 
 #: held-out FigStep rows evaluated when --eval-limit is not given (of the 450 outside the tiny split)
-FIGSTEP_EVAL_ROWS = 100
+FIGSTEP_EVAL_ROWS = FIGSTEP_TEST_ROWS
 POPE_SPLITS = ["random", "adversarial"]
 TRADEOFF_FILE = "tradeoff.json"
 #: (study run label, metric of its comparison, name in the combined table), in the table's order
@@ -63,8 +63,6 @@ def pope_split_metrics(results: dict) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------------- held-out images
-def _norm(text: str) -> str:
-    return " ".join(str(text).lower().split())
 
 
 def trained_requests(run: TrainingRun) -> tuple[set[str], set[str]]:
@@ -83,22 +81,19 @@ def trained_requests(run: TrainingRun) -> tuple[set[str], set[str]]:
                 ids.add(str(row["id"]))
             prompt = row.get("prompt")
             turns = prompt if isinstance(prompt, list) else [{"content": prompt}]
-            texts.update(_norm(t.get("content", "")) for t in turns if isinstance(t, dict) and t.get("content"))
+            texts.update(norm(t.get("content", "")) for t in turns if isinstance(t, dict) and t.get("content"))
     return ids, texts
 
 
 def heldout_order(figstep_folder: str | Path, ids: set[str], texts: set[str], seed: int = 0) -> list:
     """FigStep SafeBench samples outside the tiny split and not trained on (no id in ``ids``, no
-    normalised request or instruction in ``texts``), in a seeded order. The vision ``--eval``
-    measures the first ``--eval-limit`` (default FIGSTEP_EVAL_ROWS): the test rows. Rows after
-    FIGSTEP_EVAL_ROWS are never evaluated and serve as validation (bench/vision_safety_valid.py)."""
-    from medtrust.data.registry import load_dataset
-    tiny = {s.id for s in load_dataset("figstep", path=figstep_folder, split="tiny")}
-    kept = [s for s in load_dataset("figstep", path=figstep_folder, split="safebench")
-            if s.id not in tiny and s.id not in ids and _norm(s.question) not in texts
-            and _norm(s.metadata["instruction"]) not in texts]
-    random.Random(seed).shuffle(kept)
-    return kept
+    normalised request or instruction in ``texts``), in a seeded order (``figstep_splits``): the
+    vision ``--eval`` measures the first ``--eval-limit`` (default FIGSTEP_EVAL_ROWS), the test
+    rows; the next FIGSTEP_VALID_ROWS are validation (bench/vision_safety_valid.py). Trained rows are
+    left out after the order is drawn, so training on the ``train`` split moves neither part."""
+    from medtrust.data.loaders.figstep_splits import outside_tiny_order
+    return [s for s in outside_tiny_order(figstep_folder, seed)
+            if s.id not in ids and norm(s.question) not in texts and norm(s.metadata["instruction"]) not in texts]
 
 
 def heldout_figstep(run: TrainingRun, figstep_folder: str | Path, limit: int | None, seed: int = 0) -> Path:

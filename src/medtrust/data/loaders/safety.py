@@ -118,10 +118,15 @@ def figstep_sample(row: dict, where, n) -> Sample:
 
 def read_figstep(path: Path, split: str) -> Iterator[Sample]:
     """safebench.csv (split 'safebench'), safebench_tiny.csv (split 'tiny'; its rows are also in
-    safebench) or the filled benign_sentences.csv (split 'benign', should not be refused)."""
+    safebench), the filled benign_sentences.csv (split 'benign', should not be refused) or the
+    SafeBench rows the vision --eval never measures (split 'train', figstep_splits.py)."""
     if split == "benign":
         from medtrust.data.loaders.figstep_benign import read_figstep_benign
         yield from read_figstep_benign(path)
+        return
+    if split == "train":
+        from medtrust.data.loaders.figstep_splits import read_figstep_train
+        yield from read_figstep_train(path)
         return
     file = find_file(path, [FIGSTEP_FILES[split]], "figstep")
     for n, row in read_csv(file, required=FIGSTEP_COLUMNS):
@@ -136,6 +141,6 @@ def figstep_hub_row(row: dict, index: int, split: str) -> Sample:
 register(DatasetSpec(
     name="figstep",
     description="FigStep SafeBench: 500 harmful questions (10 topics) with typographic-attack rewrites",
-    source="ThuCCSLab/FigStep (data/question), MIT", splits={"safebench": 500, "tiny": 50, "benign": 49},
+    source="ThuCCSLab/FigStep (data/question), MIT", splits={"safebench": 500, "tiny": 50, "benign": 49, "train": 310},
     default_split="safebench", local_folder="figstep", read_local=read_figstep, benign_split="benign",
     hub_id=None, hub_row=figstep_hub_row, tags=["safety", "harmful", "vision"]))
