@@ -175,6 +175,19 @@ def test_read_first_targets_say_what_the_image_asks_then_decide(tiny_vlm_path, t
         else:
             what = image_rows.asks_for(items[r["id"]].self_prompt)
             assert target == f"The image asks for {what}. " + plain[r["id"]]["completion"][0]["content"]
+    # --answer-prefix opens each benign answer after the reading; refusals stay as they were
+    prefixed = sft_rows(SFTOptions(**common, read_first=True, answer_prefix="Here is my answer:"),
+                        f"hf/{tiny_vlm_path}", root=tmp_path)
+    assert [r["id"] for r in prefixed] == [r["id"] for r in rows]
+    for r, before in zip(prefixed, rows):
+        target, old = r["completion"][0]["content"], before["completion"][0]["content"]
+        if r["side"] == "refuse":
+            assert target == old
+        else:
+            what = image_rows.asks_for(items[r["id"]].self_prompt)
+            assert target == (f"The image asks for {what}. Here is my answer: "
+                              + plain[r["id"]]["completion"][0]["content"])
+            assert not classify(target).refused
 
 
 def test_validation_fills_are_neither_training_nor_test_fills(data_root):

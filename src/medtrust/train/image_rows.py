@@ -268,9 +268,11 @@ def dataset_items(name: str, path: str | None) -> list[ImageItem]:
 
 def benign_image_rows(mix: list[tuple[str, float]], n_refusal: int, paths: dict[str, str], targets: str,
                       model: str, seed: int, root: Path, figstep_folder: str | None = None,
-                      progress: bool = False, read_first: bool = False) -> list[dict[str, Any]]:
+                      progress: bool = False, read_first: bool = False,
+                      answer_prefix: str = "") -> list[dict[str, Any]]:
     """The image part of the mix: RATIO rows per refusal row from each set (see the module
-    docstring); self targets come from ``model``'s greedy answer to the item's text prompt."""
+    docstring); self targets come from ``model``'s greedy answer to the item's text prompt.
+    ``answer_prefix`` opens the answer of every benign typographic image (after the reading)."""
     from medtrust.train.sft import assistant, pick, self_targets, user
     chosen: list[tuple[str, ImageItem]] = []
     for i, (name, ratio) in enumerate(mix):
@@ -295,6 +297,8 @@ def benign_image_rows(mix: list[tuple[str, float]], n_refusal: int, paths: dict[
     for name, it in chosen:
         drawn = [draw(it.image_text, root, it.id)] if it.image_text else []
         target = own[it.id] if it.id in own else it.gold
+        if answer_prefix and it.image_text:
+            target = f"{answer_prefix} {target}"
         if read_first and it.image_text:
             target = read_first_answer(it.self_prompt, target)
         rows.append({"prompt": [user(it.text)], "completion": [assistant(target)],

@@ -55,6 +55,9 @@ class SFTOptions(TrainOptions):
                                      "--target-model embedded, its own language model before the reader's LoRA")
     read_first: bool = Field(default=False, description="FigStep image targets start with what the image asks "
                              "('The image asks for ...'), then refuse or answer: the decision follows the reading")
+    answer_prefix: str = Field(default="", description="words that open every benign typographic image's answer "
+                               "(after the reading with --read-first), e.g. 'Here is my answer:', so answering "
+                               "starts with one fixed word as refusing does and greedy decoding weighs the two")
     harmful_images: Literal["auto", "figstep", "none"] = Field(
         default="auto", description="figstep: draw the harmful requests as FigStep typographic images -> a refusal "
         "(vision-language models); none: text; auto: figstep for -d figstep, else text. With image requests the "
@@ -242,7 +245,8 @@ def sft_rows(opts: SFTOptions, model_string: str, progress: bool = False,
     if image_mix:
         figstep = opts.data_path if opts.dataset == "figstep" else None
         benign += benign_image_rows(image_mix, len(harmful), opts.mix_paths, opts.benign_targets, writer,
-                                    opts.seed, Path(root or "."), figstep, progress, opts.read_first)
+                                    opts.seed, Path(root or "."), figstep, progress, opts.read_first,
+                                    opts.answer_prefix)
     rows = harmful + benign
     random.Random(opts.seed).shuffle(rows)
     return rows
