@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def train_command(a: argparse.Namespace, out: Path) -> list[str]:
            "--data-path", a.figstep, "--split", a.split, "--limit", str(a.limit), "--lora", "--max-steps",
            str(a.max_steps), "--batch-size", str(a.batch_size), "--lr", a.lr, "--logging-steps", "1",
            "--save-steps", "20"]
-    cmd += a.extra.split() if a.extra else []
+    cmd += shlex.split(a.extra) if a.extra else []
     return cmd + (["--resume", str(out)] if (out / "config.json").exists() else ["--out", str(out)])
 
 
