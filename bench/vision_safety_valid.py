@@ -71,9 +71,11 @@ def rate(verdicts: list[bool]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from medtrust.data.loaders.figstep_splits import FIGSTEP_VALID_ROWS
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/bench-vision-safety-valid")
-    p.add_argument("--harmful", type=int, default=40, help="validation harmful images (rows after the test rows)")
+    p.add_argument("--harmful", type=int, default=FIGSTEP_VALID_ROWS, help="validation harmful images (rows "
+                   "after the test rows; beyond the default they meet the train split)")
     p.add_argument("--max-tokens", type=int, default=64, help="as the --eval's default")
     a = p.parse_args(argv)
     from medtrust.safety.judges.keywords import classify

@@ -63,8 +63,6 @@ def pope_split_metrics(results: dict) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------------- held-out images
-
-
 def trained_requests(run: TrainingRun) -> tuple[set[str], set[str]]:
     """(row ids, normalised request texts) of every row trained on: ``train_data.jsonl`` (sft)
     and ``pairs.jsonl`` (dpo)."""
